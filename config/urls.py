@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from serviceopus.api.api import api
+
+admin.site.site_header = "Service Opus configuration"
+admin.site.site_title = "Service Opus"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("accounts/", include("serviceopus.accounts.urls")),
+    path("customers/", include("serviceopus.customers.urls")),
+    path("", include("serviceopus.jobs.urls")),
+]

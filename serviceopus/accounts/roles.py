@@ -1,0 +1,40 @@
+"""Roles and what each may do. One table, read by the auth backend (user.has_perm) and the navigation.
+
+Permissions are named "<app>.<capability>"; Django's model permissions still apply to the admin site
+for staff users on top of these.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Service manager"
+    DISPATCHER = "dispatcher", "Dispatcher"
+    OFFICE = "office", "Office / accounting"
+    TECHNICIAN = "technician", "Technician"
+
+
+OFFICE_READ = {
+    "jobs.view_all_jobs",
+    "customers.view_customers",
+    "crew.view_technicians",
+}
+OFFICE_WRITE = {
+    "jobs.create_job",
+    "jobs.edit_job",
+    "jobs.transition_job",
+    "jobs.bulk_transition",
+    "jobs.edit_line_items",
+    "jobs.add_note",
+    "customers.edit_customers",
+}
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | {"crew.edit_technicians", "jobs.configure", "accounts.manage_users"}),
+    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | {"crew.edit_technicians", "jobs.configure"}),
+    Role.DISPATCHER: frozenset(OFFICE_READ | OFFICE_WRITE),
+    Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
+    # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
+    Role.TECHNICIAN: frozenset({"jobs.transition_job", "jobs.edit_line_items", "jobs.add_note"}),
+}

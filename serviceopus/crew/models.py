@@ -1,0 +1,66 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from serviceopus.core.text import reject_nul
+
+
+class Skill(models.Model):
+    name = models.CharField(max_length=80, unique=True, validators=[reject_nul])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Technician(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="technician")
+    skills = models.ManyToManyField(Skill, blank=True, related_name="technicians")
+    home_lat = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    home_lng = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    hourly_cost_cents = models.PositiveIntegerField(default=0)
+    color = models.CharField(max_length=7, default="#2563eb")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user__first_name", "user__last_name", "id"]
+
+    def __str__(self) -> str:
+        return self.user.display_name
+
+    @property
+    def name(self) -> str:
+        return self.user.display_name
+
+
+class WeeklyShift(models.Model):
+    """One working period on one weekday (0 = Monday). Several rows per day allow split shifts."""
+
+    technician = models.ForeignKey(Technician, on_delete=models.CASCADE, related_name="shifts")
+    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["technician_id", "weekday", "start"]
+        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="shift_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def get_weekday_display(self) -> str:
+        return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self.weekday]

@@ -1,0 +1,32 @@
+"""Guards on job transitions, beyond the transition table.
+
+`transition_blockers(job, to)` returns every reason the move is refused, explained. Later capabilities
+plug in here: completion blockers before work_complete, open follow-ups and incidents before closed,
+dependencies before in_progress. job_transition calls this one function and nothing else.
+"""
+
+from dataclasses import dataclass, field
+
+from .models import Job
+from .status import JobStatus
+
+
+@dataclass(frozen=True)
+class Blocker:
+    code: str
+    message: str
+    items: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "items": self.items}
+
+
+def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blocker]:
+    blockers: list[Blocker] = []
+    if to == JobStatus.ON_HOLD and not hold_reason:
+        blockers.append(Blocker("hold_reason_required", "Say why the job is on hold (parts, customer, permit or other)."))
+    if to == JobStatus.SCHEDULED and job.next_visit_at is None and not job.technicians.exists():
+        blockers.append(Blocker("nothing_scheduled", "Set a visit time or assign a technician before scheduling."))
+    if to == JobStatus.INVOICED and not job.line_items.exists():
+        blockers.append(Blocker("nothing_to_invoice", "Add at least one line item before invoicing."))
+    return blockers

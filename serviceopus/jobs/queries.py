@@ -1,0 +1,230 @@
+"""Every read the job pages and the API need. Each list reads a fixed number of queries whatever the
+row count, and `access_job_for_user` fetches and authorises in one step."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from serviceopus.accounts.models import User
+from serviceopus.crew.models import Technician
+
+from . import search
+from .models import Job, JobEvent, JobType, LineItem, Tag
+from .pagination import Page, SortKey, paginate
+from .status import BOARD_COLUMNS, OPEN_STATUSES, JobStatus
+
+LIST_PAGE_SIZE = 25
+BOARD_CARDS_PER_COLUMN = 20
+COUNT_CAP = 1000  # counts above this show as "1,000+": an exact count of a million rows costs a scan
+TIMELINE_LIMIT = 100
+
+
+def jobs_visible_to(user: User) -> QuerySet[Job]:
+    """All jobs for office roles; only the jobs assigned to them for technicians."""
+    qs = Job.objects.all()
+    if user.has_perm("jobs.view_all_jobs"):
+        return qs
+    technician = Technician.objects.filter(user=user).first()
+    if technician is None:
+        return qs.none()
+    return qs.filter(pk__in=technician.jobtechnician_set.values("job_id"))
+
+
+def access_job_for_user(user: User, job_id: int) -> Job:
+    """The job with what its header needs, or Http404 when this user may not see it."""
+    return get_object_or_404(
+        jobs_visible_to(user).select_related("customer", "location", "contact", "job_type", "created_by"),
+        pk=job_id,
+    )
+
+
+# ---- list and board filters -------------------------------------------------------------------------
+
+SORTS: dict[str, tuple[str, list[SortKey]]] = {
+    "newest": ("Newest first", [SortKey("id", True)]),
+    "oldest": ("Oldest first", [SortKey("id", False)]),
+    "priority": ("Priority", [SortKey("priority", True), SortKey("id", True)]),
+    "next_visit": ("Next visit (scheduled jobs)", [SortKey("next_visit_at", False), SortKey("id", False)]),
+}
+
+
+@dataclass
+class JobFilters:
+    q: str = ""
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    job_type_id: int | None = None
+    technician_id: int | None = None
+    tag: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "newest"
+
+    def is_empty(self) -> bool:
+        return not (self.q or self.statuses or self.priorities or self.job_type_id or self.technician_id or self.tag or self.date_from or self.date_to)
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+def filter_jobs(qs: QuerySet[Job], f: JobFilters) -> QuerySet[Job]:
+    if f.statuses:
+        qs = qs.filter(status__in=f.statuses)
+    if f.priorities:
+        qs = qs.filter(priority__in=f.priorities)
+    if f.job_type_id:
+        qs = qs.filter(job_type_id=f.job_type_id)
+    if f.technician_id:
+        qs = qs.filter(pk__in=Job.technicians.through.objects.filter(technician_id=f.technician_id).values("job_id"))
+    if f.tag:
+        qs = qs.filter(pk__in=Job.tags.through.objects.filter(tag__name=f.tag.lower()).values("job_id"))
+    if f.date_from:
+        qs = qs.filter(next_visit_at__gte=_day_start(f.date_from))
+    if f.date_to:
+        qs = qs.filter(next_visit_at__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.sort == "next_visit":
+        qs = qs.filter(next_visit_at__isnull=False)
+    if f.q:
+        qs = search.filter_by_text(qs, f.q)
+    return qs
+
+
+def _with_card_data(qs: QuerySet[Job]) -> QuerySet[Job]:
+    return qs.select_related("customer", "location", "job_type").prefetch_related(
+        Prefetch("technicians", queryset=Technician.objects.select_related("user")),
+        "tags",
+    )
+
+
+def job_list_page(user: User, f: JobFilters, *, cursor: str | None, size: int = LIST_PAGE_SIZE) -> Page:
+    """One page of the job list. Raises pagination.BadCursor for a mangled cursor."""
+    keys = SORTS.get(f.sort, SORTS["newest"])[1]
+    qs = _with_card_data(filter_jobs(jobs_visible_to(user), f))
+    return paginate(qs, keys, cursor=cursor, size=size)
+
+
+def capped_count(qs: QuerySet) -> int:
+    """The number of rows, counting at most COUNT_CAP + 1 (shown as "1,000+")."""
+    return qs.order_by()[: COUNT_CAP + 1].count()
+
+
+@dataclass
+class BoardColumn:
+    status: str
+    label: str
+    jobs: list[Job]
+    count: int
+
+    @property
+    def count_label(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.count > COUNT_CAP else f"{self.count:,}"
+
+
+def board_columns(user: User, f: JobFilters) -> list[BoardColumn]:
+    """One column per status with its most urgent cards; the list's filters apply. A fixed number of
+    queries: one page and one capped count per column, plus the prefetches."""
+    base = filter_jobs(jobs_visible_to(user), JobFilters(**{**f.__dict__, "statuses": [], "sort": "newest"}))
+    statuses = [s for s in BOARD_COLUMNS if not f.statuses or s in f.statuses]
+    cards: dict[str, list[Job]] = {s: [] for s in statuses}
+    if statuses:
+        union = None
+        for s in statuses:
+            part = base.filter(status=s).order_by("-priority", "-id").values("id")[:BOARD_CARDS_PER_COLUMN]
+            union = part if union is None else union.union(part, all=True)
+        ids = [row["id"] for row in union] if union is not None else []
+        for job in _with_card_data(Job.objects.filter(pk__in=ids)).order_by("-priority", "-id"):
+            cards[job.status].append(job)
+    counts = {s: capped_count(base.filter(status=s)) for s in statuses}
+    return [BoardColumn(s, JobStatus(s).label, cards[s], counts[s]) for s in statuses]
+
+
+# ---- the job workspace ------------------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    subtotal_cents: int
+    cost_cents: int
+    taxable_cents: int
+    by_kind: dict[str, int]
+
+    @property
+    def margin_cents(self) -> int:
+        return self.subtotal_cents - self.cost_cents
+
+
+def line_items_with_totals(job: Job) -> tuple[list[LineItem], Totals]:
+    items = list(LineItem.objects.filter(job=job).order_by("position", "id"))
+    by_kind: dict[str, int] = {}
+    for item in items:
+        by_kind[item.kind] = by_kind.get(item.kind, 0) + item.total_cents
+    totals = Totals(
+        subtotal_cents=sum(i.total_cents for i in items),
+        cost_cents=sum(i.cost_cents for i in items),
+        taxable_cents=sum(i.total_cents for i in items if i.taxable),
+        by_kind=by_kind,
+    )
+    return items, totals
+
+
+def job_timeline(job: Job, limit: int = TIMELINE_LIMIT) -> list[JobEvent]:
+    return list(JobEvent.objects.filter(job=job).select_related("actor").order_by("-created_at", "-id")[:limit])
+
+
+def job_notes(job: Job) -> list[Any]:
+    return list(job.notes.select_related("author").order_by("-created_at", "-id")[:200])
+
+
+def job_details(job: Job) -> dict[str, Any]:
+    """Related lists the Details tab shows (one query each)."""
+    return {
+        "assets": list(job.assets.all()),
+        "required_skills": list(job.required_skills.all()),
+        "technicians": list(job.technicians.select_related("user")),
+        "tags": list(job.tags.all()),
+    }
+
+
+# ---- choices and the dashboard ----------------------------------------------------------------------
+
+
+def filter_choices() -> dict[str, list]:
+    return {
+        "job_types": list(JobType.objects.filter(active=True).order_by("name")),
+        "technicians": list(Technician.objects.filter(active=True).select_related("user").order_by("user__first_name", "user__last_name")),
+        "tags": list(Tag.objects.order_by("name")[:200]),
+    }
+
+
+def dashboard(user: User) -> dict[str, Any]:
+    jobs = jobs_visible_to(user)
+    now = timezone.localtime()
+    today = now.date()
+    counts = {row["status"]: row["n"] for row in jobs.order_by().values("status").annotate(n=Count("id"))}
+    start_30 = _day_start(today - timedelta(days=29))
+    created = {row["d"]: row["n"] for row in _per_day(jobs.filter(created_at__gte=start_30), "created_at")}
+    completed = {row["d"]: row["n"] for row in _per_day(jobs.filter(completed_at__gte=start_30), "completed_at")}
+    days = [today - timedelta(days=29 - i) for i in range(30)]
+    return {
+        "counts": [(s, JobStatus(s).label, counts.get(s, 0)) for s in BOARD_COLUMNS],
+        "open_count": sum(counts.get(s, 0) for s in OPEN_STATUSES),
+        "today": list(
+            _with_card_data(jobs.filter(next_visit_at__gte=_day_start(today), next_visit_at__lt=_day_start(today + timedelta(days=1)))).order_by(
+                "next_visit_at", "id"
+            )[:50]
+        ),
+        "on_hold": list(_with_card_data(jobs.filter(status=JobStatus.ON_HOLD)).order_by("-priority", "-id")[:20]),
+        "chart": [{"day": d, "created": created.get(d, 0), "completed": completed.get(d, 0)} for d in days],
+        "urgent_open": capped_count(jobs.filter(status__in=OPEN_STATUSES, priority=4)),
+    }
+
+
+def _per_day(qs: QuerySet[Job], field_name: str) -> list[dict]:
+    from django.db.models.functions import TruncDate
+
+    return list(qs.annotate(d=TruncDate(field_name)).order_by().values("d").annotate(n=Count("id")))

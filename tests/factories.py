@@ -1,0 +1,138 @@
+"""factory-boy factories for every model of the foundation. Jobs made here get their search text too."""
+
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from serviceopus.accounts.models import User
+from serviceopus.accounts.roles import Role
+from serviceopus.crew.models import Skill, Technician
+from serviceopus.customers.models import Asset, Contact, Customer, Location
+from serviceopus.jobs import search
+from serviceopus.jobs.models import Job, JobType, LineItem
+from serviceopus.jobs.status import JobStatus
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    role = Role.OFFICE
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        self.set_password(extracted or "pass-123-word")
+        if create:
+            self.save(update_fields=["password"])
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Skill
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Skill {n}")
+
+
+class TechnicianFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Technician
+
+    user = factory.SubFactory(UserFactory, role=Role.TECHNICIAN)
+    home_lat = Decimal("41.878100")
+    home_lng = Decimal("-87.629800")
+    hourly_cost_cents = 3500
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+    email = factory.Faker("email")
+    phone = "555-0100"
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    customer = factory.SubFactory(CustomerFactory)
+    street = factory.Faker("street_address")
+    city = "Chicago"
+    region = "IL"
+    postal_code = "60601"
+    lat = Decimal("41.880000")
+    lng = Decimal("-87.630000")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = factory.Faker("name")
+    phone = "555-0101"
+
+
+class AssetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Asset
+
+    location = factory.SubFactory(LocationFactory)
+    name = "Furnace"
+    make = "Carrier"
+    model = "59TP6"
+    serial = factory.Sequence(lambda n: f"SN{n:08d}")
+
+
+class JobTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobType
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Job type {n}")
+    default_duration_minutes = 90
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Job
+        skip_postgeneration_save = True
+
+    number = factory.Sequence(lambda n: f"T-{n:06d}")
+    location = factory.SubFactory(LocationFactory)
+    customer = factory.LazyAttribute(lambda j: j.location.customer)
+    job_type = factory.SubFactory(JobTypeFactory)
+    scope = "Furnace makes a rattling noise when starting"
+    status = JobStatus.NEW
+    created_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def technicians(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create and extracted:
+            for tech in extracted:
+                self.technicians.add(tech)
+
+    @factory.post_generation
+    def index(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create:
+            search.reindex_jobs([self.pk])
+
+
+class LineItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LineItem
+
+    job = factory.SubFactory(JobFactory)
+    kind = LineItem.Kind.SERVICE
+    description = "Diagnostic visit"
+    quantity = Decimal("1")
+    unit_price_cents = 8900
+    unit_cost_cents = 0
