@@ -1,0 +1,94 @@
+"""Writes to skills and technicians (rare configuration; the admin site and the API call these)."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from serviceopus.accounts.models import User
+from serviceopus.accounts.roles import Role
+from serviceopus.core.errors import DomainError, InvalidInput
+
+from .models import Skill, Technician
+
+
+def _require(actor: User) -> None:
+    if not actor.has_perm("crew.edit_technicians"):
+        raise DomainError("forbidden", "You may not change technicians or skills.")
+
+
+def skill_create(*, actor: User, name: str) -> Skill:
+    _require(actor)
+    skill = Skill(name=(name or "").strip())
+    try:
+        skill.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("Please correct the highlighted fields.", {k: " ".join(v) for k, v in exc.message_dict.items()}) from exc
+    try:
+        with transaction.atomic():
+            skill.save()
+    except IntegrityError as exc:  # a concurrent create of the same name
+        raise InvalidInput("Please correct the highlighted fields.", {"name": "A skill with this name exists."}) from exc
+    return skill
+
+
+def technician_create(
+    *,
+    actor: User,
+    user_id: int,
+    skill_ids: list[int],
+    home_lat: Decimal | None = None,
+    home_lng: Decimal | None = None,
+    hourly_cost_cents: int = 0,
+    color: str = "#2563eb",
+) -> Technician:
+    _require(actor)
+    fields: dict[str, str] = {}
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        fields["user_id"] = "Unknown user."
+    elif Technician.objects.filter(user=user).exists():
+        fields["user_id"] = "This user is already a technician."
+    skills = list(Skill.objects.filter(pk__in=skill_ids))
+    if len(skills) != len(set(skill_ids)):
+        fields["skill_ids"] = "Unknown skill."
+    if fields:
+        raise InvalidInput("Please correct the highlighted fields.", fields)
+    tech = Technician(user=user, home_lat=home_lat, home_lng=home_lng, hourly_cost_cents=hourly_cost_cents, color=color)
+    try:
+        tech.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("Please correct the highlighted fields.", {k: " ".join(v) for k, v in exc.message_dict.items()}) from exc
+    with transaction.atomic():
+        tech.save()
+        tech.skills.set(skills)
+        if user.role != Role.TECHNICIAN:
+            User.objects.filter(pk=user.pk).update(role=Role.TECHNICIAN)
+    return tech
+
+
+def technician_update(*, actor: User, technician_id: int, changes: dict[str, Any]) -> Technician:
+    _require(actor)
+    allowed = {"skill_ids", "home_lat", "home_lng", "hourly_cost_cents", "color", "active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise InvalidInput("Unknown fields.", {k: "Unknown field." for k in unknown})
+    with transaction.atomic():
+        tech = Technician.objects.select_for_update().get(pk=technician_id)
+        for name, value in changes.items():
+            if name != "skill_ids":
+                setattr(tech, name, value)
+        try:
+            tech.full_clean()
+        except ValidationError as exc:
+            raise InvalidInput("Please correct the highlighted fields.", {k: " ".join(v) for k, v in exc.message_dict.items()}) from exc
+        tech.save()
+        if "skill_ids" in changes:
+            skills = list(Skill.objects.filter(pk__in=changes["skill_ids"]))
+            if len(skills) != len(set(changes["skill_ids"])):
+                raise InvalidInput("Please correct the highlighted fields.", {"skill_ids": "Unknown skill."})
+            tech.skills.set(skills)
+    return tech
+
+
