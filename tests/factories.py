@@ -25,6 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     role = Role.OFFICE
+
     @factory.post_generation
     def password(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         self.set_password(extracted or "pass-123-word")

@@ -131,14 +131,11 @@ def board_columns(user: User, f: JobFilters) -> list[BoardColumn]:
     base = filter_jobs(jobs_visible_to(user), JobFilters(**{**f.__dict__, "statuses": [], "sort": "newest"}))
     statuses = [s for s in BOARD_COLUMNS if not f.statuses or s in f.statuses]
     cards: dict[str, list[Job]] = {s: [] for s in statuses}
-    if statuses:
-        union = None
-        for s in statuses:
-            part = base.filter(status=s).order_by("-priority", "-id").values("id")[:BOARD_CARDS_PER_COLUMN]
-            union = part if union is None else union.union(part, all=True)
-        ids = [row["id"] for row in union] if union is not None else []
-        for job in _with_card_data(Job.objects.filter(pk__in=ids)).order_by("-priority", "-id"):
-            cards[job.status].append(job)
+    # One small indexed read per column (status, priority, id): a UNION of LIMITed selects is not
+    # portable to SQLite, and a window function would rank every row of the table.
+    ids = [pk for s in statuses for pk in base.filter(status=s).order_by("-priority", "-id").values_list("id", flat=True)[:BOARD_CARDS_PER_COLUMN]]
+    for job in _with_card_data(Job.objects.filter(pk__in=ids)).order_by("-priority", "-id"):
+        cards[job.status].append(job)
     counts = {s: capped_count(base.filter(status=s)) for s in statuses}
     return [BoardColumn(s, JobStatus(s).label, cards[s], counts[s]) for s in statuses]
 
