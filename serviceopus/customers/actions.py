@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
@@ -71,7 +72,10 @@ def _update(actor: User, model: type[M], pk: int, version: int, changes: dict[st
         _validated(obj)
         if not changed:
             return obj
-        updated = model.objects.filter(pk=pk, version=version).update(**{n: getattr(obj, n) for n in changed}, version=F("version") + 1)
+        values = {n: getattr(obj, n) for n in changed}
+        if any(f.name == "updated_at" for f in model._meta.fields):
+            values["updated_at"] = timezone.now()  # QuerySet.update() skips auto_now fields
+        updated = model.objects.filter(pk=pk, version=version).update(**values, version=F("version") + 1)
         if not updated:
             raise ConflictError("stale", "Someone else changed this record meanwhile. Reload to see their changes.")
         if model is Contact and obj.is_primary:

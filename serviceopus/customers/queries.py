@@ -18,8 +18,10 @@ def _office_only(user: User) -> None:
 def customers_for(user: User, q: str = "") -> QuerySet[Customer]:
     _office_only(user)
     qs = Customer.objects.all()
+    # PostgreSQL refuses NUL in a query parameter (a 500); no stored name contains one anyway.
+    q = q.replace("\x00", "").strip()[:100]
     if q:
-        qs = qs.filter(name__icontains=q.strip()[:100])
+        qs = qs.filter(name__icontains=q)
     return qs.order_by("name", "id")
 
 
