@@ -13,7 +13,7 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Board", reverse("jobs:board"), "board"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
-    if user.has_perm("jobs.configure"):
+    if user.is_staff and user.has_perm("jobs.configure"):
         items.append(("Settings", reverse("admin:index"), "admin"))
     return {"nav_items": items, "company_name": _company()}
 

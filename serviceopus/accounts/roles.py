@@ -30,9 +30,18 @@ OFFICE_WRITE = {
     "customers.edit_customers",
 }
 
+# Django model permissions for the configuration kept in the admin site (job types, tags, skills,
+# technicians and their shifts), so a manager who is staff can use it without being a superuser.
+CONFIGURATION = {
+    f"{app}.{action}_{model}"
+    for app, models in {"jobs": ("jobtype", "tag"), "crew": ("skill", "technician", "weeklyshift")}.items()
+    for model in models
+    for action in ("view", "add", "change", "delete")
+}
+
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | {"crew.edit_technicians", "jobs.configure", "accounts.manage_users"}),
-    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | {"crew.edit_technicians", "jobs.configure"}),
+    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | {"crew.edit_technicians", "jobs.configure", "accounts.manage_users"}),
+    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | {"crew.edit_technicians", "jobs.configure"}),
     Role.DISPATCHER: frozenset(OFFICE_READ | OFFICE_WRITE),
     Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
     # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
