@@ -13,4 +13,6 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 if os.environ.get("DATABASE_URL", "") == "":
     # A file, not :memory:, so that threaded tests really share one database and its locks.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}  # noqa: F405
+    # TEST_SQLITE_PATH lets two test runs on one machine keep apart.
+    test_db = os.environ.get("TEST_SQLITE_PATH") or str(BASE_DIR / "var" / "test-db.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": test_db}  # noqa: F405

@@ -1,0 +1,159 @@
+"""The permissions matrix: every URL of the site × every role, on a job of one's own and on another's.
+
+A URL missing from MATRIX fails `test_every_url_is_in_the_matrix`, so a new page cannot ship without
+saying who may open it. Technicians ("tech") act on a job assigned to them; "tech_other" is the same
+technician on a job assigned to someone else. Customers and tokens are not per-technician records.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from serviceopus.jobs.status import JobStatus
+from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory
+
+ROLES = ("owner", "manager", "dispatcher", "office", "tech", "tech_other", "anon")
+OFFICE = {"owner": 200, "manager": 200, "dispatcher": 200, "office": 200}
+
+# url name → (GET status per role). "anon" is always the redirect to sign-in unless stated.
+MATRIX: dict[str, dict[str, int]] = {
+    "jobs:dashboard": {**OFFICE, "tech": 200, "tech_other": 200},
+    "jobs:list": {**OFFICE, "tech": 200, "tech_other": 200},
+    "jobs:board": {**OFFICE, "tech": 403, "tech_other": 403},
+    "jobs:create": {**OFFICE, "tech": 403, "tech_other": 403},
+    "jobs:customer_fields": {**OFFICE, "tech": 403, "tech_other": 403},
+    "jobs:detail": {**OFFICE, "tech": 200, "tech_other": 404},
+    "jobs:tab": {**OFFICE, "tech": 200, "tech_other": 404},
+    "jobs:edit": {**OFFICE, "tech": 403, "tech_other": 404},
+    "jobs:quick": {**OFFICE, "tech": 200, "tech_other": 404},
+    "jobs:line_item_edit": {**OFFICE, "tech": 200, "tech_other": 404},
+    # POST-only URLs answer a GET with 405 once signed in.
+    "jobs:bulk_transition": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "jobs:transition": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "jobs:line_item_add": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "jobs:line_item_remove": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "jobs:note_add": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "customers:list": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:create": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:detail": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:edit": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:location_create": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:location_edit": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:contact_create": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:contact_edit": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:asset_create": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:asset_edit": {**OFFICE, "tech": 404, "tech_other": 404},
+    "customers:options": {**OFFICE, "tech": 404, "tech_other": 404},
+    # Signed-in users are sent on from the sign-in page.
+    "accounts:login": {**dict.fromkeys(OFFICE, 302), "tech": 302, "tech_other": 302, "anon": 200},
+    "accounts:logout": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405, "anon": 405},
+    "accounts:tokens": {**OFFICE, "tech": 200, "tech_other": 200},
+    "accounts:token_revoke": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+}
+# The admin site (staff only) and the API (its own tests: serviceopus/*/tests/test_api.py) are checked
+# elsewhere; here only that the admin refuses non-staff.
+OUTSIDE_MATRIX_PREFIXES = ("admin:", "api:")
+
+
+def _names(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            names |= _names(entry, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(prefix + entry.name)
+    return names
+
+
+def test_every_url_is_in_the_matrix():
+    names = {n for n in _names(get_resolver()) if not n.startswith(OUTSIDE_MATRIX_PREFIXES)}
+    assert names - set(MATRIX) == set(), "add these URLs to the permissions matrix"
+    assert set(MATRIX) - names == set(), "these matrix rows name no URL"
+
+
+@pytest.fixture
+def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[no-untyped-def]
+    location = LocationFactory()
+    own = JobFactory(location=location, customer=location.customer, technicians=[tech_a], status=JobStatus.SCHEDULED)
+    other = JobFactory(technicians=[tech_b], status=JobStatus.SCHEDULED)
+    return {
+        "users": {"owner": owner, "manager": manager, "dispatcher": dispatcher, "office": office, "tech": tech_a.user, "tech_other": tech_a.user},
+        "own": own,
+        "other": other,
+        "own_item": LineItemFactory(job=own),
+        "other_item": LineItemFactory(job=other),
+        "contact": ContactFactory(customer=location.customer),
+        "asset": AssetFactory(location=location),
+        "location": location,
+    }
+
+
+def _kwargs(name: str, world: dict, role: str) -> dict:
+    job = world["other"] if role == "tech_other" else world["own"]
+    item = world["other_item"] if role == "tech_other" else world["own_item"]
+    return {
+        "jobs:detail": {"job_id": job.pk},
+        "jobs:tab": {"job_id": job.pk, "tab": "line-items"},
+        "jobs:edit": {"job_id": job.pk},
+        "jobs:quick": {"job_id": job.pk},
+        "jobs:transition": {"job_id": job.pk},
+        "jobs:line_item_add": {"job_id": job.pk},
+        "jobs:line_item_edit": {"job_id": job.pk, "item_id": item.pk},
+        "jobs:line_item_remove": {"job_id": job.pk, "item_id": item.pk},
+        "jobs:note_add": {"job_id": job.pk},
+        "customers:detail": {"customer_id": world["location"].customer_id},
+        "customers:edit": {"customer_id": world["location"].customer_id},
+        "customers:location_create": {"customer_id": world["location"].customer_id},
+        "customers:location_edit": {"location_id": world["location"].pk},
+        "customers:contact_create": {"customer_id": world["location"].customer_id},
+        "customers:contact_edit": {"contact_id": world["contact"].pk},
+        "customers:asset_create": {"location_id": world["location"].pk},
+        "customers:asset_edit": {"asset_id": world["asset"].pk},
+        "accounts:token_revoke": {"token_id": 1},
+    }.get(name, {})
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_get_matrix(name, world, client_as, client):
+    seen, expected = {}, {}
+    for role in ROLES:
+        url = reverse(name, kwargs=_kwargs(name, world, role))
+        http = client if role == "anon" else client_as(world["users"][role])
+        seen[role] = http.get(url).status_code
+        expected[role] = MATRIX[name].get(role, 302)
+    assert seen == expected
+
+
+# Writes: a technician's POST to someone else's job is a 404 and changes nothing; to their own job the
+# action runs (with its own rules). Office roles reach the action.
+POSTS = {
+    "jobs:transition": {"to": JobStatus.IN_PROGRESS},
+    "jobs:line_item_add": {"kind": "service", "description": "Extra", "quantity": "1", "unit_price": "10.00", "unit_cost": "0"},
+    "jobs:note_add": {"body": "A note"},
+    "jobs:line_item_remove": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSTS))
+def test_technician_cannot_write_to_another_technicians_job(name, world, client_as):
+    from serviceopus.jobs.models import Job, JobEvent, LineItem, Note
+
+    before = (list(Job.objects.values()), LineItem.objects.count(), Note.objects.count(), JobEvent.objects.count())
+    response = client_as(world["users"]["tech_other"]).post(reverse(name, kwargs=_kwargs(name, world, "tech_other")), POSTS[name])
+    assert response.status_code == 404
+    assert (list(Job.objects.values()), LineItem.objects.count(), Note.objects.count(), JobEvent.objects.count()) == before
+
+
+@pytest.mark.parametrize("name", sorted(POSTS))
+def test_technician_can_write_to_own_job(name, world, client_as):
+    from serviceopus.jobs.models import JobEvent
+
+    response = client_as(world["users"]["tech"]).post(reverse(name, kwargs=_kwargs(name, world, "tech")), POSTS[name])
+    assert response.status_code in (200, 302)
+    assert JobEvent.objects.filter(job=world["own"], actor=world["users"]["tech"]).count() == 1
+
+
+def test_admin_is_for_staff_only(world, client_as):
+    assert client_as(world["users"]["dispatcher"]).get("/admin/").status_code == 302
+    assert client_as(world["users"]["tech"]).get("/admin/jobs/jobtype/").status_code == 302
+    assert client_as(world["users"]["owner"]).get("/admin/jobs/jobtype/").status_code == 200
