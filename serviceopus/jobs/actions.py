@@ -374,7 +374,7 @@ def _editable_job(actor: User, job_id: int) -> Job:
         raise DomainError("forbidden", "You may not change line items.")
     job = _lock(Job.objects).get(pk=job_id)
     if job.status in (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED):
-        raise ConflictError("job_locked", f"Line items cannot change on a {JobStatus(job.status).label.lower()} job.")
+        raise ConflictError("job_locked", f"Line items cannot change on a job that is {JobStatus(job.status).label.lower()}.")
     return job
 
 

@@ -42,6 +42,22 @@ def access_job_for_user(user: User, job_id: int) -> Job:
     )
 
 
+def access_job_card_for_user(user: User, job_id: int) -> Job:
+    """The job with what a board card and the quick-info popover show (customer, address, type,
+    technicians, tags: three queries), or Http404 when this user may not see it."""
+    return get_object_or_404(_with_card_data(jobs_visible_to(user)), pk=job_id)
+
+
+def line_item_of_job(job: Job, item_id: int) -> LineItem:
+    """A line item of this job (the job already authorised), or Http404."""
+    return get_object_or_404(LineItem.objects.filter(job_id=job.pk), pk=item_id)
+
+
+def visible_job_numbers(user: User, job_ids: list[int]) -> dict[int, str]:
+    """id → number for those of `job_ids` this user may see (one query); others are left out."""
+    return dict(jobs_visible_to(user).filter(pk__in=job_ids).values_list("pk", "number"))
+
+
 # ---- list and board filters -------------------------------------------------------------------------
 
 SORTS: dict[str, tuple[str, list[SortKey]]] = {
@@ -106,6 +122,11 @@ def job_list_page(user: User, f: JobFilters, *, cursor: str | None, size: int = 
     keys = SORTS.get(f.sort, SORTS["newest"])[1]
     qs = _with_card_data(filter_jobs(jobs_visible_to(user), f))
     return paginate(qs, keys, cursor=cursor, size=size)
+
+
+def job_list_count(user: User, f: JobFilters) -> int:
+    """How many jobs match the list's filters, counted up to COUNT_CAP + 1 (one query)."""
+    return capped_count(filter_jobs(jobs_visible_to(user), f))
 
 
 def capped_count(qs: QuerySet) -> int:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("jobs/board/", views.board, name="board"),
     path("jobs/bulk-status/", views.bulk_transition, name="bulk_transition"),
     path("jobs/new/", views.job_create, name="create"),
+    path("jobs/new/customer-fields/", views.customer_fields, name="customer_fields"),
     path("jobs/<int:job_id>/", views.job_detail, name="detail"),
     path("jobs/<int:job_id>/tab/<slug:tab>/", views.job_detail, name="tab"),
     path("jobs/<int:job_id>/edit/", views.job_edit, name="edit"),

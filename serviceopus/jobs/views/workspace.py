@@ -1,0 +1,250 @@
+"""The job workspace: header with the status control and key facts, and the tabs of DESIGN.md §4.
+Line items and notes are edited in place (HTMX swaps the tab panel; plain forms redirect back)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from serviceopus.core.errors import DomainError, InvalidInput
+
+from .. import actions, queries
+from ..forms import LineItemForm, NoteForm, apply_domain_errors
+from ..models import Job, LineItem
+from ..status import HoldReason, JobStatus
+from ..templatetags.jobs_ui import targets_for
+from .common import render_page, wants_fragment
+
+TABS: list[tuple[str, str]] = [
+    ("details", "Details"),
+    ("line-items", "Line items"),
+    ("crew", "Crew & schedule"),
+    ("documents", "Documents"),
+    ("purchase-orders", "Purchase orders"),
+    ("invoices", "Invoices"),
+    ("payments", "Payments"),
+    ("incidents", "Incidents"),
+    ("time", "Time"),
+    ("notes", "Notes"),
+    ("messages", "Messages"),
+    ("dependencies", "Dependencies"),
+    ("signatures", "Signatures"),
+    ("quality", "Quality"),
+    ("financials", "Financials"),
+    ("timeline", "Timeline"),
+]
+TAB_SLUGS = {slug for slug, _ in TABS}
+
+# What each tab that has no data yet will hold, so an empty tab still tells the user what it is for.
+EMPTY_TABS: dict[str, tuple[str, str]] = {
+    "crew": (
+        "No visits scheduled yet",
+        "Visits for this job — date, arrival window, lead technician and helpers, and their live dispatch status — will appear here.",
+    ),
+    "documents": (
+        "No documents or photos yet",
+        "Photos (before, after, nameplate) and documents such as permits and manuals attached to this job will appear here.",
+    ),
+    "purchase-orders": ("No purchase orders", "Purchase orders raised for this job's materials, with their receipts and delivery status, will appear here."),
+    "invoices": ("No invoices yet", "Invoices issued for this job — number, amount, due date and status — will appear here."),
+    "payments": ("No payments recorded", "Payments received against this job's invoices will appear here."),
+    "incidents": ("No incidents reported", "Damage, injuries, complaints or safety issues reported on this job, and how they were resolved, will appear here."),
+    "time": ("No time logged", "Technicians' time entries — travel, on-site work and breaks — will appear here for review before billing."),
+    "messages": (
+        "No messages with the customer",
+        "Emails and texts exchanged with the customer about this job (on-the-way, arrival, approvals) will appear here.",
+    ),
+    "dependencies": ("No dependencies", "Jobs that must finish before this one can start (or that wait for this one) will appear here."),
+    "signatures": ("No signatures captured", "Customer signatures collected on site — approvals and completion sign-off — will appear here."),
+    "quality": ("No quality review yet", "Checklist results and the closeout quality review, with any waived blockers and their reasons, will appear here."),
+}
+
+
+def _tab_line_items(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
+    items, totals = queries.line_items_with_totals(job)
+    return {
+        "items": items,
+        "totals": totals,
+        "kinds": LineItem.Kind.choices,
+        "add_form": extra.get("add_form") or LineItemForm(),
+        "editing_id": extra.get("editing_id"),
+        "edit_form": extra.get("edit_form"),
+        "can_edit_items": request.user.has_perm("jobs.edit_line_items") and job.status not in (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED),
+    }
+
+
+def _tab_notes(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
+    return {"notes": queries.job_notes(job), "note_form": extra.get("note_form") or NoteForm(), "can_add_note": request.user.has_perm("jobs.add_note")}
+
+
+def _tab_timeline(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
+    return {"events": queries.job_timeline(job), "timeline_limit": queries.TIMELINE_LIMIT}
+
+
+def _tab_financials(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
+    items, totals = queries.line_items_with_totals(job)
+    return {"totals": totals, "item_count": len(items)}
+
+
+TAB_LOADERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "line-items": _tab_line_items,
+    "notes": _tab_notes,
+    "timeline": _tab_timeline,
+    "financials": _tab_financials,
+}
+
+
+def workspace_context(request: HttpRequest, job: Job, tab: str, **extra: Any) -> dict[str, Any]:
+    """Header, facts and the one tab's data: a fixed number of queries whatever the job holds."""
+    loader = TAB_LOADERS.get(tab)
+    targets = targets_for(job.status, request.user)
+    return {
+        "targets": targets,
+        "can_hold": any(value == JobStatus.ON_HOLD for value, _ in targets),
+        "job": job,
+        "details": queries.job_details(job),
+        "tab": tab,
+        "tabs": TABS,
+        "empty_tab": EMPTY_TABS.get(tab),
+        "hold_reasons": HoldReason.choices,
+        "can_edit": request.user.has_perm("jobs.edit_job"),
+        "can_transition": request.user.has_perm("jobs.transition_job"),
+        "nav_active": "list",
+        **(loader(request, job, **extra) if loader else {}),
+    }
+
+
+def _workspace(request: HttpRequest, job: Job, tab: str, *, status: int = 200, **extra: Any) -> HttpResponse:
+    context = workspace_context(request, job, tab, **extra)
+    return render_page(
+        request,
+        "jobs/workspace.html",
+        context,
+        fragments={"tab-area": "tab_area", "line-items-panel": "line_items", "notes-panel": "notes"},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, job_id: int, tab: str = "details") -> HttpResponse:
+    if tab not in TAB_SLUGS:
+        raise Http404("No such tab.")
+    job = queries.access_job_for_user(request.user, job_id)
+    return _workspace(request, job, tab)
+
+
+def _back_to_tab(job: Job, tab: str) -> HttpResponse:
+    return redirect(reverse("jobs:tab", args=[job.pk, tab]))
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied("You may not change this.")
+
+
+# ---- line items ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def line_item_add(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = queries.access_job_for_user(request.user, job_id)
+    _require(request, "jobs.edit_line_items")
+    form = LineItemForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            item = actions.line_item_add(actor=request.user, job_id=job.pk, **form.action_kwargs())
+        except InvalidInput as exc:
+            apply_domain_errors(form, exc)
+        except DomainError as exc:
+            # Not about one field (a locked job, a missing permission): say it above the tab.
+            messages.error(request, exc.message)
+            status = exc.http_status
+        else:
+            messages.success(request, f"Added “{item.description}”.")
+            if wants_fragment(request, "line-items-panel"):
+                return _workspace(request, job, "line-items")
+            return _back_to_tab(job, "line-items")
+    return _workspace(request, job, "line-items", status=status, add_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_item_edit(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
+    """GET: the tab with this line as an inline form. POST: save it (the form carries the version)."""
+    job = queries.access_job_for_user(request.user, job_id)
+    item = queries.line_item_of_job(job, item_id)
+    _require(request, "jobs.edit_line_items")
+    if request.method == "GET":
+        form = LineItemForm(initial=LineItemForm.initial_for(item))
+        return _workspace(request, job, "line-items", editing_id=item.pk, edit_form=form)
+    form = LineItemForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            actions.line_item_update(actor=request.user, line_item_id=item.pk, version=form.cleaned_data["version"] or 0, **form.action_kwargs())
+        except InvalidInput as exc:
+            apply_domain_errors(form, exc)
+        except DomainError as exc:
+            status = exc.http_status
+            if exc.code == "stale":
+                form.add_error(None, exc.message)
+            else:
+                messages.error(request, exc.message)
+        else:
+            messages.success(request, "Line updated.")
+            if wants_fragment(request, "line-items-panel"):
+                return _workspace(request, job, "line-items")
+            return _back_to_tab(job, "line-items")
+    return _workspace(request, job, "line-items", status=status, editing_id=item.pk, edit_form=form)
+
+
+@login_required
+@require_POST
+def line_item_remove(request: HttpRequest, job_id: int, item_id: int) -> HttpResponse:
+    job = queries.access_job_for_user(request.user, job_id)
+    item = queries.line_item_of_job(job, item_id)
+    _require(request, "jobs.edit_line_items")
+    status = 200
+    try:
+        actions.line_item_remove(actor=request.user, line_item_id=item.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        status = exc.http_status
+    else:
+        messages.success(request, f"Removed “{item.description}”.")
+    if wants_fragment(request, "line-items-panel"):
+        return _workspace(request, job, "line-items", status=status)
+    return _back_to_tab(job, "line-items")
+
+
+# ---- notes --------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def note_add(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = queries.access_job_for_user(request.user, job_id)
+    _require(request, "jobs.add_note")
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.note_add(actor=request.user, job_id=job.pk, body=form.cleaned_data["body"])
+        except InvalidInput as exc:
+            apply_domain_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Note added.")
+            if wants_fragment(request, "notes-panel"):
+                return _workspace(request, job, "notes")
+            return _back_to_tab(job, "notes")
+    return _workspace(request, job, "notes", status=422, note_form=form)
