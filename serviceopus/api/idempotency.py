@@ -13,13 +13,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from .auth import user_from_bearer
 from .models import IdempotencyRecord
+from .schemas import error_body
 
 API_PREFIX = "/api/"
 MAX_KEY_LENGTH = 255
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": []}}, status=status)
+    return JsonResponse(error_body(code, message), status=status)
 
 
 class IdempotencyMiddleware:
@@ -38,7 +39,8 @@ class IdempotencyMiddleware:
         digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.body).hexdigest()
         try:
             with transaction.atomic():
-                record = IdempotencyRecord.objects.create(user=user, key=key, method=request.method, path=request.path, request_hash=digest)
+                # The path is stored for people reading the table; the digest covers all of it.
+                record = IdempotencyRecord.objects.create(user=user, key=key, method=request.method, path=request.path[:500], request_hash=digest)
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
             if existing is None:  # the first request failed and released its claim just now
@@ -56,14 +58,15 @@ class IdempotencyMiddleware:
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if response.status_code >= 500 or response.streaming:
+        if response.status_code >= 500 or response.streaming or "no-store" in response.get("Cache-Control", ""):
             # A server error is not an answer worth replaying: release the key so a retry runs again.
+            # A no-store answer holds a secret (a new API token) that must never be written down.
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             state=IdempotencyRecord.State.DONE,
             status_code=response.status_code,
-            content_type=response.get("Content-Type", "application/json"),
+            content_type=response.get("Content-Type", "application/json")[:100],
             body=response.content,
         )
         return response

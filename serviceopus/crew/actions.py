@@ -90,5 +90,3 @@ def technician_update(*, actor: User, technician_id: int, changes: dict[str, Any
                 raise InvalidInput("Please correct the highlighted fields.", {"skill_ids": "Unknown skill."})
             tech.skills.set(skills)
     return tech
-
-
