@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
 
-apt_packages=(python3-venv fonts-dejavu-core)
+apt_packages=(fonts-dejavu-core)
 if [ "$mode" = "test" ]; then
   apt_packages+=(postgresql-15 postgresql-contrib chromium poppler-utils)
 fi

@@ -126,7 +126,7 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
 
 @schema.parametrize()
 @settings(
-    max_examples=150,
+    max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],

@@ -10,7 +10,6 @@ created afterwards continues the numbering. Running it again appends N more.
 
 import json
 import math
-import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,14 +41,14 @@ DAY = 86400.0
 # otherwise the benchmark would compare a part-empty page with a full one.
 # Plain strings, not the enum members: psycopg's COPY would write an Enum by its name.
 _ST = JobStatus
-STATUS_BY_AGE = (
+_BY_AGE = (
     (21, (_ST.SCHEDULED, _ST.NEW, _ST.IN_PROGRESS, _ST.ON_HOLD, _ST.WORK_COMPLETE, _ST.INVOICED, _ST.CLOSED, _ST.CANCELLED), (40, 12, 12, 6, 10, 7, 9, 4)),
     (60, (_ST.SCHEDULED, _ST.NEW, _ST.ON_HOLD, _ST.WORK_COMPLETE, _ST.INVOICED, _ST.CLOSED, _ST.CANCELLED), (20, 4, 5, 6, 12, 46, 7)),
     (math.inf, (_ST.CLOSED, _ST.CANCELLED, _ST.INVOICED, _ST.ON_HOLD, _ST.WORK_COMPLETE), (920, 60, 12, 5, 3)),
 )
-STATUS_BY_AGE = tuple((limit, tuple(s.value for s in statuses), tuple(accumulate(weights))) for limit, statuses, weights in STATUS_BY_AGE)
+STATUS_BY_AGE = tuple((limit, tuple(s.value for s in statuses), tuple(accumulate(weights))) for limit, statuses, weights in _BY_AGE)
 # The status a job had before its current one (the second timeline event records that move).
-PREVIOUS = {
+_PREVIOUS = {
     _ST.SCHEDULED: _ST.NEW,
     _ST.IN_PROGRESS: _ST.SCHEDULED,
     _ST.ON_HOLD: _ST.SCHEDULED,
@@ -58,7 +57,7 @@ PREVIOUS = {
     _ST.CLOSED: _ST.INVOICED,
     _ST.CANCELLED: _ST.NEW,
 }
-PREVIOUS = {k.value: v.value for k, v in PREVIOUS.items()}
+PREVIOUS = {k.value: v.value for k, v in _PREVIOUS.items()}
 DONE = frozenset({_ST.WORK_COMPLETE.value, _ST.INVOICED.value, _ST.CLOSED.value})
 SOURCES = (Source.DIRECT.value, Source.BOOKING.value, Source.QUOTE.value, Source.LEAD.value)
 SOURCE_LABELS = {s.value: s.label for s in Source}
@@ -75,8 +74,8 @@ class BulkWriter:
         self.q = connection.ops.quote_name
 
     def ts(self, epoch: float) -> str:
-        """An aware UTC time as the database's own text: SQLite keeps Django's naive-UTC text, PostgreSQL
-        parses it (formatting 10 million datetimes as text is far cheaper than building objects)."""
+        """A UTC epoch as the text each database stores or parses: Django's naive-UTC text on SQLite, an
+        explicit +00 offset on PostgreSQL. The generator works in epoch floats, which are cheap."""
         text = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
         return text + "+00" if self.postgres else text
 
@@ -260,7 +259,7 @@ class Command(BaseCommand):
                 elapsed = time.monotonic() - started
                 done = offset + count
                 self.stdout.write(f"  {done:>10,} / {jobs:,} jobs   {done / elapsed:>9,.0f} jobs/s   {rows / elapsed:>10,.0f} rows/s")
-                sys.stdout.flush()
+                self.stdout.flush()
         seeding = time.monotonic() - started
         if not no_analyze and jobs:
             t0 = time.monotonic()
@@ -307,6 +306,8 @@ class Plan:
         site_counts = [2 if sites_rng.random() < 0.2 else 1 for _ in customer_ids]
         location_ids = w.reserve_ids(Location, sum(site_counts), floor=locations_from)
         contact_ids = w.reserve_ids(Contact, customer_count, floor=contacts_from)
+        # Reserved inside the current transaction even for the next batch: if that batch then fails, job
+        # numbers have a gap, never a duplicate (only invoice numbers must be gapless).
         first_number = numbers if numbers is not None else next_in_sequence("job", count)
         return Reservation(offset, count, job_ids, customer_ids, site_counts, location_ids, contact_ids, first_number)
 
