@@ -59,24 +59,6 @@ def _poster(token: str, path: str, body: dict, key: str | None = None) -> Callab
     return post
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _flush_the_search_index_too():  # type: ignore[no-untyped-def]
-    """After each transactional test pytest-django empties every Django table with one TRUNCATE. On
-    PostgreSQL the search index (jobs_search, created by raw SQL in jobs/search.py) has a foreign key
-    to jobs_job, so PostgreSQL refuses a TRUNCATE that does not name it too. Module-scoped so that it
-    is still in place when the last test's database is flushed."""
-    from django.db.backends.postgresql.operations import DatabaseOperations
-
-    original = DatabaseOperations.sql_flush
-
-    def sql_flush(self, style, tables, **kwargs):  # type: ignore[no-untyped-def]
-        return original(self, style, [*tables, "jobs_search"] if "jobs_job" in tables else tables, **kwargs)
-
-    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
-    yield
-    DatabaseOperations.sql_flush = original  # type: ignore[method-assign]
-
-
 @pytest.fixture
 def token(dispatcher) -> str:  # type: ignore[no-untyped-def]
     raw = api_token_create(actor=dispatcher, name="load")[1]

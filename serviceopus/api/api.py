@@ -169,7 +169,7 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = "bad_request" if exc.status_code == 400 else "error"
+    code = {400: "bad_request", 403: "forbidden"}.get(exc.status_code, "error")  # 403: a session POST without its CSRF token
     return api.create_response(request, error_body(code, str(exc)), status=exc.status_code)
 
 

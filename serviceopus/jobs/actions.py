@@ -93,9 +93,10 @@ def _clean_job_data(data: dict[str, Any], *, job_type: JobType | None, current: 
         if foreign:
             fields["assets"] = "These assets are not at the job's address: " + ", ".join(str(a) for a in foreign)
     if "tags" in data:
-        for tag in data["tags"]:
-            if not tag or len(tag) > 50 or "\x00" in tag:
-                fields["tags"] = "Tags are 1 to 50 characters."
+        # Normalised before the length check: lower-casing can lengthen a string ("İ" → "i̇").
+        out["tags"] = normalize_tags(data["tags"])
+        if any(len(tag) > MAX_TEXT["tag"] or "\x00" in tag for tag in out["tags"]):
+            fields["tags"] = "Tags are 1 to 50 characters."
 
     if job_type is not None:
         for name in job_type.required_fields:
@@ -109,8 +110,12 @@ def _clean_job_data(data: dict[str, Any], *, job_type: JobType | None, current: 
     return out
 
 
-def _set_tags(job: Job, names: Iterable[str]) -> None:
-    wanted = sorted({n.strip().lower() for n in names if n.strip()})
+def normalize_tags(names: Iterable[str]) -> list[str]:
+    return sorted({n.strip().lower() for n in names if n and n.strip()})
+
+
+def _set_tags(job: Job, wanted: list[str]) -> None:
+    """Set the job's tags to `wanted` (already normalised), creating the missing ones."""
     existing = {t.name: t for t in Tag.objects.filter(name__in=wanted)}
     for name in wanted:
         if name not in existing:
@@ -265,7 +270,7 @@ def job_update(*, actor: User, job_id: int, version: int, changes: dict[str, Any
                 else:
                     getattr(job, name).set(data[name])
                 changed.append(name)
-        if "tags" in data and sorted(t.name for t in job.tags.all()) != sorted({t.strip().lower() for t in data["tags"] if t.strip()}):
+        if "tags" in data and sorted(t.name for t in job.tags.all()) != data["tags"]:
             _set_tags(job, data["tags"])
             changed.append("tags")
         if not changed:

@@ -66,8 +66,19 @@ def delete_documents(job_ids: list[int]) -> None:
         cursor.executemany(f"DELETE FROM jobs_search WHERE {column} = %s", [(pk,) for pk in job_ids])
 
 
+# Up to this many matches are fetched as a list of ids; more fall back to a subquery (see below).
+MATERIALIZE_LIMIT = 2000
+
+
 def filter_by_text(qs: QuerySet, query: str) -> QuerySet:
-    """Jobs whose indexed text has every word of `query` as a word prefix."""
+    """Jobs whose indexed text has every word of `query` as a word prefix.
+
+    Runs the text query at once (one query). A selective search (a name, a number, an address: up to
+    MATERIALIZE_LIMIT matches) becomes a plain `id IN (…)` list, which both databases answer by primary
+    key lookups. Left as a subquery, PostgreSQL cannot estimate a prefix query's selectivity and may walk
+    the whole jobs index backwards looking for 25 rows that only 20 jobs have. A common word (more
+    matches than the limit) stays a subquery, where walking the newest jobs first finds a page quickly.
+    """
     terms = query_terms(query)
     if not terms:
         return qs
@@ -77,14 +88,20 @@ def filter_by_text(qs: QuerySet, query: str) -> QuerySet:
     else:
         tsquery = " AND ".join(f'"{t}"*' for t in terms)
         sql = "SELECT rowid FROM jobs_search WHERE jobs_search MATCH %s"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT %s", [tsquery, MATERIALIZE_LIMIT + 1])
+        ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) <= MATERIALIZE_LIMIT:
+        return qs.filter(pk__in=ids)
     return qs.filter(pk__in=RawSQL(sql, [tsquery]))
 
 
 CREATE_SQL = {
     "sqlite": ["CREATE VIRTUAL TABLE IF NOT EXISTS jobs_search USING fts5(body, tokenize = 'unicode61')"],
     "postgresql": [
-        "CREATE TABLE IF NOT EXISTS jobs_search (job_id bigint PRIMARY KEY REFERENCES jobs_job(id) "
-        "ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, document tsvector NOT NULL)",
+        # No foreign key to jobs_job: Django's flush (TRUNCATE of its own tables) would be refused, and
+        # jobs are never deleted, only cancelled. delete_documents is there should that change.
+        "CREATE TABLE IF NOT EXISTS jobs_search (job_id bigint PRIMARY KEY, document tsvector NOT NULL)",
         "CREATE INDEX IF NOT EXISTS jobs_search_document ON jobs_search USING gin (document)",
     ],
 }

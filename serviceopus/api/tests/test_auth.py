@@ -189,3 +189,17 @@ def test_technicians_manage_their_own_tokens_too(tech_a):
     api = api_client(tech_a.user)
     assert api.post("/tokens", {"name": "Phone"}).status_code == 201
     assert len(api.get("/tokens").json()) == 2
+
+
+def test_a_session_post_without_its_csrf_token_is_refused(dispatcher):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(dispatcher)
+    response = client.post("/api/v1/customers", '{"name": "Ann"}', content_type="application/json")
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "forbidden"
+    # A bearer token is not a cookie: no CSRF token needed.
+    token = api_token_create(actor=dispatcher, name="script")[1]
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/v1/customers", '{"name": "Ann"}', content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201

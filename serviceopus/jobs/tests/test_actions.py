@@ -196,3 +196,12 @@ def test_bulk_transition_moves_what_it_can(dispatcher, job_factory):
     assert [j.pk for j in moved] == [ok.pk]
     assert refused[closed.pk].code == "not_allowed"
     assert refused[999999].code == "not_found"
+
+
+def test_tags_are_checked_after_lower_casing(dispatcher, job_factory):
+    job = job_factory()
+    # "İ" lower-cases to two characters: 30 of them become 60, over the 50 a tag may have.
+    with pytest.raises(InvalidInput) as err:
+        actions.job_update(actor=dispatcher, job_id=job.pk, version=job.version, changes={"tags": ["İ" * 30]})
+    assert "tags" in err.value.fields
+    assert not job.tags.exists()

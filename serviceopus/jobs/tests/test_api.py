@@ -136,7 +136,7 @@ def test_the_job_list_costs_the_same_queries_for_5_and_50_jobs(request, persona,
     add_jobs(45)
     with django_assert_num_queries(queries):
         assert len(api.get("/jobs", {"limit": 100}).json()["items"]) == 50
-    with django_assert_num_queries(queries):
+    with django_assert_num_queries(queries + 1):  # the text search runs first, as its own query
         assert len(api.get("/jobs", {"limit": 100, "status": ["new"], "sort": "priority", "q": "furnace"}).json()["items"]) == 50
 
 
