@@ -80,6 +80,8 @@ def shot(request):  # type: ignore[no-untyped-def]
         folder = ARTIFACTS / connection.vendor
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{request.node.name}-{name}.png"
+        # From the top: a full-page capture of a scrolled page draws the sticky top bar mid-page.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=True)
         return path
 
