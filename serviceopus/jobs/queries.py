@@ -18,7 +18,7 @@ from .pagination import Page, SortKey, paginate
 from .status import BOARD_COLUMNS, OPEN_STATUSES, JobStatus
 
 LIST_PAGE_SIZE = 25
-BOARD_CARDS_PER_COLUMN = 20
+BOARD_CARDS_PER_COLUMN = 15  # the most urgent; the column links to the full list
 COUNT_CAP = 1000  # counts above this show as "1,000+": an exact count of a million rows costs a scan
 TIMELINE_LIMIT = 100
 
