@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -31,7 +31,9 @@ def jobs_visible_to(user: User) -> QuerySet[Job]:
     technician = Technician.objects.filter(user=user).first()
     if technician is None:
         return qs.none()
-    return qs.filter(pk__in=technician.jobtechnician_set.values("job_id"))
+    # A join, not `pk IN (subquery)`: SQLite then walks the (technician, job) index newest first and
+    # stops at a page, instead of collecting every job the technician ever had.
+    return qs.filter(jobtechnician__technician=technician)
 
 
 def access_job_for_user(user: User, job_id: int) -> Job:
@@ -220,29 +222,36 @@ def filter_choices() -> dict[str, list]:
 
 
 def dashboard(user: User) -> dict[str, Any]:
+    """What the dashboard shows. A fixed number of queries, each reading an index range: status counts
+    are capped like the board's, and the chart counts per day in SQL with plain comparisons."""
     jobs = jobs_visible_to(user)
-    now = timezone.localtime()
-    today = now.date()
-    counts = {row["status"]: row["n"] for row in jobs.order_by().values("status").annotate(n=Count("id"))}
-    start_30 = _day_start(today - timedelta(days=29))
-    created = {row["d"]: row["n"] for row in _per_day(jobs.filter(created_at__gte=start_30), "created_at")}
-    completed = {row["d"]: row["n"] for row in _per_day(jobs.filter(completed_at__gte=start_30), "completed_at")}
+    today = timezone.localdate()
+    counts = {s: capped_count(jobs.filter(status=s)) for s in BOARD_COLUMNS}
     days = [today - timedelta(days=29 - i) for i in range(30)]
+    created = _per_day(jobs, "created_at", days)
+    completed = _per_day(jobs, "completed_at", days)
     return {
-        "counts": [(s, JobStatus(s).label, counts.get(s, 0)) for s in BOARD_COLUMNS],
-        "open_count": sum(counts.get(s, 0) for s in OPEN_STATUSES),
+        "counts": [(s, JobStatus(s).label, counts[s]) for s in BOARD_COLUMNS],
+        "open_count": sum(counts[s] for s in OPEN_STATUSES),
+        "open_capped": any(counts[s] > COUNT_CAP for s in OPEN_STATUSES),
         "today": list(
             _with_card_data(jobs.filter(next_visit_at__gte=_day_start(today), next_visit_at__lt=_day_start(today + timedelta(days=1)))).order_by(
                 "next_visit_at", "id"
             )[:50]
         ),
         "on_hold": list(_with_card_data(jobs.filter(status=JobStatus.ON_HOLD)).order_by("-priority", "-id")[:20]),
-        "chart": [{"day": d, "created": created.get(d, 0), "completed": completed.get(d, 0)} for d in days],
+        "chart": [{"day": d, "created": created[i], "completed": completed[i]} for i, d in enumerate(days)],
         "urgent_open": capped_count(jobs.filter(status__in=OPEN_STATUSES, priority=4)),
     }
 
 
-def _per_day(qs: QuerySet[Job], field_name: str) -> list[dict]:
-    from django.db.models.functions import TruncDate
-
-    return list(qs.annotate(d=TruncDate(field_name)).order_by().values("d").annotate(n=Count("id")))
+def _per_day(qs: QuerySet[Job], field_name: str, days: list[date]) -> list[int]:
+    """Rows per local day, in one query over the window's index range. Day bounds are computed here in
+    the local time zone; the database only compares timestamps (a per-row date conversion would run
+    as a Python function on SQLite, for every row in the window)."""
+    bounds = [_day_start(d) for d in [*days, days[-1] + timedelta(days=1)]]
+    window = qs.filter(**{f"{field_name}__gte": bounds[0], f"{field_name}__lt": bounds[-1]})
+    sums = window.aggregate(
+        **{f"d{i}": Count("id", filter=Q(**{f"{field_name}__gte": bounds[i], f"{field_name}__lt": bounds[i + 1]})) for i in range(len(days))}
+    )
+    return [sums[f"d{i}"] for i in range(len(days))]
