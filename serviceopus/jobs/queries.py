@@ -1,11 +1,13 @@
 """Every read the job pages and the API need. Each list reads a fixed number of queries whatever the
 row count, and `access_job_for_user` fetches and authorises in one step."""
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -13,7 +15,7 @@ from serviceopus.accounts.models import User
 from serviceopus.crew.models import Technician
 
 from . import search
-from .models import Job, JobEvent, JobType, LineItem, Tag
+from .models import Job, JobEvent, JobTechnician, JobType, LineItem, Tag
 from .pagination import Page, SortKey, paginate
 from .status import BOARD_COLUMNS, OPEN_STATUSES, JobStatus
 
@@ -31,9 +33,10 @@ def jobs_visible_to(user: User) -> QuerySet[Job]:
     technician = Technician.objects.filter(user=user).first()
     if technician is None:
         return qs.none()
-    # A join, not `pk IN (subquery)`: SQLite then walks the (technician, job) index newest first and
-    # stops at a page, instead of collecting every job the technician ever had.
-    return qs.filter(jobtechnician__technician=technician)
+    # EXISTS per job, not `pk IN (subquery)` or a join: the page is read from the jobs' own index in
+    # list order, each job checked against the (job, technician) unique index, and reading stops after
+    # a page. The other forms make SQLite gather and sort every job the technician ever had.
+    return qs.filter(Exists(JobTechnician.objects.filter(job=OuterRef("pk"), technician=technician)))
 
 
 def access_job_for_user(user: User, job_id: int) -> Job:
@@ -246,12 +249,16 @@ def dashboard(user: User) -> dict[str, Any]:
 
 
 def _per_day(qs: QuerySet[Job], field_name: str, days: list[date]) -> list[int]:
-    """Rows per local day, in one query over the window's index range. Day bounds are computed here in
-    the local time zone; the database only compares timestamps (a per-row date conversion would run
-    as a Python function on SQLite, for every row in the window)."""
+    """Rows per local day, in one query of one scalar COUNT per day. Each count reads one short range
+    of the field's index (index-only for office users), and the day bounds are computed here in the
+    local time zone: the database never converts a timestamp per row (on SQLite that would be a
+    Python function call for every job in the window)."""
     bounds = [_day_start(d) for d in [*days, days[-1] + timedelta(days=1)]]
-    window = qs.filter(**{f"{field_name}__gte": bounds[0], f"{field_name}__lt": bounds[-1]})
-    sums = window.aggregate(
-        **{f"d{i}": Count("id", filter=Q(**{f"{field_name}__gte": bounds[i], f"{field_name}__lt": bounds[i + 1]})) for i in range(len(days))}
-    )
-    return [sums[f"d{i}"] for i in range(len(days))]
+    parts, params = [], []
+    for start, end in itertools.pairwise(bounds):
+        sql, p = qs.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end}).order_by().values("id").query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS day_rows)")
+        params.extend(p)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        return list(cursor.fetchone())
