@@ -197,6 +197,9 @@ def child(requests: int, warmup: int) -> None:
 
     client = Client(raise_request_exception=False)
     client.force_login(User.objects.get(username="dispatcher"))
+    # A technician sees only their own jobs: the pages they open take another path through the queries.
+    tech_client = Client(raise_request_exception=False)
+    tech_client.force_login(User.objects.get(username="tech1"))
     bounds = Job.objects.aggregate(lo=Min("id"), hi=Max("id"))
     mid = Job.objects.filter(pk__gte=(bounds["lo"] + bounds["hi"]) // 2).order_by("pk").values_list("pk", flat=True).first()
     # Search for a customer near the middle with a typical number of jobs, so that the result is about
@@ -216,20 +219,25 @@ def child(requests: int, warmup: int) -> None:
         ("board", "/jobs/board/"),
         ("job workspace", f"/jobs/{mid}/"),
         ("API job list", "/api/v1/jobs"),
+        ("dashboard", "/"),
+        ("technician: job list", "tech:/jobs/"),
+        ("technician: dashboard", "tech:/"),
     ]
 
     def timed(url: str) -> dict[str, Any]:
+        client_ = tech_client if url.startswith("tech:") else client
+        url = url.removeprefix("tech:")
         try:
             for _ in range(warmup):
-                client.get(url)
+                client_.get(url)
             times = []
             for _ in range(requests):
                 started = time.perf_counter()
-                client.get(url)
+                client_.get(url)
                 times.append(time.perf_counter() - started)
             # Counted on a separate request: capturing queries slows the one it watches.
             with CaptureQueriesContext(connection) as queries:
-                response = client.get(url)
+                response = client_.get(url)
         except Exception as exc:  # the page under test may be half-written; report and go on
             return {"error": f"{type(exc).__name__}: {exc}"[:160]}
         body = response.content if not response.streaming else b""
