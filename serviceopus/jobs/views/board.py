@@ -13,7 +13,7 @@ from serviceopus.core.errors import DomainError
 from .. import actions, queries
 from ..forms import TransitionForm
 from ..status import HoldReason, JobStatus
-from .common import filter_form, require_perm, safe_next
+from .conventions import filter_form, require_perm, safe_next
 
 
 @login_required

@@ -18,7 +18,7 @@ from serviceopus.customers.queries import customers_for
 from .. import actions, queries
 from ..forms import JobForm, _int_or_none, apply_domain_errors
 from ..models import Job, Source
-from .common import require_perm
+from .conventions import require_perm
 
 CUSTOMER_CHOICES = 50
 

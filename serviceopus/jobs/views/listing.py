@@ -15,7 +15,7 @@ from .. import actions, queries
 from ..forms import BulkTransitionForm
 from ..pagination import BadCursor
 from ..status import HoldReason, JobStatus
-from .common import filter_form, render_page, report_form_errors, require_perm, safe_next
+from .conventions import filter_form, render_page, report_form_errors, require_perm, safe_next
 
 OPEN = [("status", s) for s in (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.IN_PROGRESS, JobStatus.ON_HOLD, JobStatus.WORK_COMPLETE)]
 

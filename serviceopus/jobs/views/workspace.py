@@ -19,7 +19,7 @@ from ..forms import LineItemForm, NoteForm, apply_domain_errors
 from ..models import Job, LineItem
 from ..status import HoldReason, JobStatus
 from ..templatetags.jobs_ui import targets_for
-from .common import render_page, wants_fragment
+from .conventions import render_page, wants_fragment
 
 TABS: list[tuple[str, str]] = [
     ("details", "Details"),

@@ -1,4 +1,5 @@
-"""What every job view shares: permission checks, HTMX fragment detection, safe redirects."""
+"""The conventions every job page follows: permission checks, page or HTMX fragment, safe redirects,
+the shared filter form, form errors as messages."""
 
 from typing import Any
 
