@@ -9,9 +9,9 @@ from serviceopus.jobs import search
 from serviceopus.jobs.models import Job
 from tests.factories import AssetFactory, ContactFactory, CustomerFactory, LocationFactory
 
-# Every signed-in request: session, user, and Django's own user and group permissions (read once per
-# request by the role backend). Then the page's reads — a number that must not grow with the data.
-PER_REQUEST = 4
+# Every signed-in request: session and user (the role's capabilities need no query for non-staff users).
+# Then the page's reads — a number that must not grow with the data.
+PER_REQUEST = 2
 LIST_QUERIES = PER_REQUEST + 2  # count, one page (first address and counts are per-row subqueries)
 DETAIL_QUERIES = PER_REQUEST + 5  # customer, locations (+ job counts), assets, contacts, recent jobs
 

@@ -31,14 +31,14 @@ TABS = [
 STATUSES = [JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.IN_PROGRESS, JobStatus.ON_HOLD, JobStatus.WORK_COMPLETE]
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
-# Queries per request (session, user and the role's permissions included). They must not change with
+# Queries per request (session and user included; the role's capabilities cost none). They must not change with
 # the number of rows; the tests below load each page with few and with many rows.
-LIST_QUERIES = 11  # session, user, 2 × permissions, 3 filter choices, page, technicians, tags, capped count
-LIST_SEARCH_QUERIES = 13  # the same, plus the text search run once for the page and once for the count
-BOARD_QUERIES = 26  # as the list, plus 8 column pages, the cards, and 8 capped counts
-BOARD_SEARCH_QUERIES = 27  # … plus the text search, run once for all columns
-WORKSPACE_QUERIES = 9  # session, user, 2 × permissions, job (+ customer, location, contact, type), 4 related lists
-WORKSPACE_TAB_QUERIES = 10  # … plus the tab's own list (line items, notes or timeline)
+LIST_QUERIES = 9  # session, user, 3 filter choices, page, technicians, tags, capped count
+LIST_SEARCH_QUERIES = 11  # the same, plus the text search run once for the page and once for the count
+BOARD_QUERIES = 24  # as the list, plus 8 column pages, the cards, and 8 capped counts
+BOARD_SEARCH_QUERIES = 25  # … plus the text search, run once for all columns
+WORKSPACE_QUERIES = 7  # session, user, job (+ customer, location, contact, type), 4 related lists
+WORKSPACE_TAB_QUERIES = 8  # … plus the tab's own list (line items, notes or timeline)
 
 
 def html(response) -> str:

@@ -125,9 +125,8 @@ def test_the_job_list_costs_the_same_queries_for_5_and_50_jobs(request, persona,
         for job in JobFactory.create_batch(n, technicians=[tech_a]):
             job.tags.create(name=f"tag-{job.pk}")
 
-    # The token; the user's model permissions (2, once per request); [a technician's own row;] one
-    # page; technicians and tags prefetched.
-    queries = 7 if persona == "tech" else 6
+    # The token; [a technician's own row;] one page; technicians and tags prefetched.
+    queries = 5 if persona == "tech" else 4
     api = api_client(user)
     api.get("/jobs")  # the token's first use is written once; count the steady state
     add_jobs(5)
