@@ -279,12 +279,13 @@ def job_update(*, actor: User, job_id: int, version: int, changes: dict[str, Any
         job.updated_at = timezone.now()
         job.save()
         _event(job, actor, JobEvent.Kind.EDITED, message="Edited " + ", ".join(n.replace("_", " ") for n in changed), data={"fields": changed})
-        search.reindex_jobs([job.pk])
+        if {"scope", "location"} & set(changed):  # the searched fields; the rest need no re-index
+            search.reindex_jobs([job.pk])
     job.refresh_from_db()
     return job
 
 
-def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", note: str = "") -> Job:
+def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", note: str = "", expected: str = "") -> Job:
     """Move a job to `to`. Checks the transition table, the actor's role and the guards; changes the
     row only if it still has the status we read (PostgreSQL also holds a row lock), and writes the
     timeline event in the same transaction. Raises TransitionRefused, having changed nothing."""
@@ -301,6 +302,9 @@ def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", 
     with transaction.atomic():
         job = _lock(Job.objects).get(pk=job_id)
         current = job.status
+        if expected and expected != current:
+            # The caller acted on a stale view of the job (e.g. a board card): refuse rather than guess.
+            raise TransitionRefused("conflict", f"Someone moved this job to {JobStatus(current).label} meanwhile; nothing was changed.", current_status=current)
         if to not in ALLOWED[current]:
             raise TransitionRefused(
                 "not_allowed",

@@ -1,6 +1,7 @@
 """Every read the job pages and the API need. Each list reads a fixed number of queries whatever the
 row count, and `access_job_for_user` fetches and authorises in one step."""
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -154,7 +155,7 @@ class BoardColumn:
 def board_columns(user: User, f: JobFilters) -> list[BoardColumn]:
     """One column per status with its most urgent cards; the list's filters apply. A fixed number of
     queries: one page and one capped count per column, plus the prefetches."""
-    base = filter_jobs(jobs_visible_to(user), JobFilters(**{**f.__dict__, "statuses": [], "sort": "newest"}))
+    base = filter_jobs(jobs_visible_to(user), dataclasses.replace(f, statuses=[], sort="newest"))
     statuses = [s for s in BOARD_COLUMNS if not f.statuses or s in f.statuses]
     cards: dict[str, list[Job]] = {s: [] for s in statuses}
     # One small indexed read per column (status, priority, id): a UNION of LIMITed selects is not

@@ -57,13 +57,15 @@ def job_transition(request: HttpRequest, job_id: int) -> HttpResponse:
         messages.error(request, f"{job.number} was not moved: {problem}")
         return redirect(back)
     to = form.cleaned_data["to"]
-    expected = form.cleaned_data["expected"]
     try:
-        if expected and expected != job.status:
-            raise actions.TransitionRefused(
-                "conflict", f"Someone moved this job to {JobStatus(job.status).label} meanwhile; nothing was changed.", current_status=job.status
-            )
-        actions.job_transition(actor=request.user, job_id=job.pk, to=to, hold_reason=form.cleaned_data["hold_reason"], note=form.cleaned_data["note"])
+        actions.job_transition(
+            actor=request.user,
+            job_id=job.pk,
+            to=to,
+            hold_reason=form.cleaned_data["hold_reason"],
+            note=form.cleaned_data["note"],
+            expected=form.cleaned_data["expected"],
+        )
     except DomainError as refusal:
         if as_card:
             return _card(request, job.pk, refused=refusal.message, status=refusal.http_status if refusal.http_status != 400 else 409)
