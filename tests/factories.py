@@ -1,5 +1,7 @@
-"""factory-boy factories for every model of the foundation. Jobs made here get their search text too."""
+"""factory-boy factories for every model. Jobs made here get their search text too; technicians work
+every day 07:00–19:00 unless made with `shifts=[]` (or other WeeklyShift rows)."""
 
+from datetime import time, timedelta
 from decimal import Decimal
 
 import factory
@@ -7,8 +9,10 @@ from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.accounts.roles import Role
-from serviceopus.crew.models import Skill, Technician
+from serviceopus.crew.models import Skill, Technician, WeeklyShift
 from serviceopus.customers.models import Asset, Contact, Customer, Location
+from serviceopus.dispatch.models import CrewMember, Visit
+from serviceopus.dispatch.status import VisitStatus
 from serviceopus.jobs import search
 from serviceopus.jobs.models import Job, JobType, LineItem
 from serviceopus.jobs.status import JobStatus
@@ -44,11 +48,17 @@ class SkillFactory(factory.django.DjangoModelFactory):
 class TechnicianFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Technician
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory, role=Role.TECHNICIAN)
     home_lat = Decimal("41.878100")
     home_lng = Decimal("-87.629800")
     hourly_cost_cents = 3500
+
+    @factory.post_generation
+    def shifts(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create and extracted is None:
+            WeeklyShift.objects.bulk_create([WeeklyShift(technician=self, weekday=d, start=time(7), end=time(19)) for d in range(7)])
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -137,3 +147,27 @@ class LineItemFactory(factory.django.DjangoModelFactory):
     quantity = Decimal("1")
     unit_price_cents = 8900
     unit_cost_cents = 0
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A scheduled visit written directly (no checks, no job follow-up): for tests that need one in
+    place. `crew=[lead, helper…]` sets the crew. Tests of scheduling itself call the actions."""
+
+    class Meta:
+        model = Visit
+        skip_postgeneration_save = True
+
+    job = factory.SubFactory(JobFactory, status=JobStatus.SCHEDULED)
+    number = factory.Sequence(lambda n: n + 1)
+    status = VisitStatus.SCHEDULED
+    scheduled_start = factory.LazyFunction(lambda: timezone.now().replace(microsecond=0))
+    duration_minutes = 60
+    window_start = factory.LazyAttribute(lambda v: v.scheduled_start)
+    window_end = factory.LazyAttribute(lambda v: v.scheduled_start + timedelta(hours=2) if v.scheduled_start else None)
+
+    @factory.post_generation
+    def crew(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create and extracted:
+            CrewMember.objects.bulk_create([CrewMember(visit=self, technician=t, is_lead=(i == 0)) for i, t in enumerate(extracted)])
+            for tech in extracted:
+                self.job.technicians.add(tech)

@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "serviceopus.customers",
     "serviceopus.crew",
     "serviceopus.jobs",
+    "serviceopus.dispatch",
+    "serviceopus.field",
     "serviceopus.api",
 ]
 

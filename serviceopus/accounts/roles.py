@@ -19,6 +19,7 @@ OFFICE_READ = {
     "jobs.view_all_jobs",
     "customers.view_customers",
     "crew.view_technicians",
+    "dispatch.view_board",
 }
 OFFICE_WRITE = {
     "jobs.create_job",
@@ -28,22 +29,30 @@ OFFICE_WRITE = {
     "jobs.edit_line_items",
     "jobs.add_note",
     "customers.edit_customers",
+    "dispatch.schedule",
+    "dispatch.transition_visit",
+    "field.review_time",
+    "field.add_time",
 }
 
 # Django model permissions for the configuration kept in the admin site (job types, tags, skills,
 # technicians and their shifts), so a manager who is staff can use it without being a superuser.
 CONFIGURATION = {
     f"{app}.{action}_{model}"
-    for app, models in {"jobs": ("jobtype", "tag"), "crew": ("skill", "technician", "weeklyshift")}.items()
+    for app, models in {"jobs": ("jobtype", "tag"), "crew": ("skill", "technician", "weeklyshift", "timeoff"), "dispatch": ("dispatchsettings",)}.items()
     for model in models
     for action in ("view", "add", "change", "delete")
 }
 
+# Decisions a manager takes: overriding the scheduling checks (with a reason, recorded), configuration.
+MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks"}
+
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | {"crew.edit_technicians", "jobs.configure", "accounts.manage_users"}),
-    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | {"crew.edit_technicians", "jobs.configure"}),
+    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | MANAGING | {"accounts.manage_users"}),
+    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | MANAGING),
     Role.DISPATCHER: frozenset(OFFICE_READ | OFFICE_WRITE),
     Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
     # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
-    Role.TECHNICIAN: frozenset({"jobs.transition_job", "jobs.edit_line_items", "jobs.add_note"}),
+    # Their visits: dispatch.actions checks they are on the crew; their own time: field.actions.
+    Role.TECHNICIAN: frozenset({"jobs.transition_job", "jobs.edit_line_items", "jobs.add_note", "dispatch.transition_visit", "field.add_time"}),
 }

@@ -64,3 +64,32 @@ class WeeklyShift(models.Model):
 
     def get_weekday_display(self) -> str:
         return ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][self.weekday]
+
+
+class TimeOff(models.Model):
+    """A period a technician is not available (holiday, sickness, training). Scheduling checks it."""
+
+    technician = models.ForeignKey(Technician, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True, validators=[reject_nul])
+
+    class Meta:
+        ordering = ["technician_id", "start"]
+        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="time_off_end_after_start")]
+        indexes = [models.Index(fields=["technician", "start", "end"], name="timeoff_tech_start")]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} {self.reason}".strip()
+
+
+class CalendarFeed(models.Model):
+    """The secret behind a technician's iCalendar feed URL. Only a SHA-256 of the token is stored; the
+    URL is shown once when the feed is created or renewed, and renewing revokes the old one."""
+
+    technician = models.OneToOneField(Technician, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.technician}"

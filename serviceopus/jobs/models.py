@@ -192,6 +192,8 @@ class JobEvent(models.Model):
         EDITED = "edited", "Edited"
         LINE_ITEM = "line_item", "Line item"
         NOTE = "note", "Note"
+        VISIT = "visit", "Visit"
+        TIME = "time", "Time"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

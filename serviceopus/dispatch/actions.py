@@ -1,0 +1,579 @@
+"""Every write to visits and crews: scheduling, rescheduling and reassigning (with the availability
+checks and a manager's override), and the visit status machine. Each function is atomic; a refused
+call raises a DomainError having changed nothing.
+
+Locking: a visit write locks the visit row (PostgreSQL) or holds SQLite's write lock (IMMEDIATE
+transactions), then changes it with a conditional UPDATE on the status or version it read, so two
+crew members tapping the same button, or two dispatchers dragging the same block, cannot both win.
+The job follows through jobs.actions.job_transition, its own guarded function, in the same transaction.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from serviceopus.accounts.models import User
+from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
+from serviceopus.crew.models import Technician
+from serviceopus.field.actions import record_visit_transition
+from serviceopus.jobs.actions import TransitionRefused, job_transition
+from serviceopus.jobs.models import Job, JobEvent, JobTechnician
+from serviceopus.jobs.status import JobStatus
+
+from .availability import Problem, assignment_problems
+from .models import CrewMember, DispatchSettings, Visit, VisitEvent
+from .status import ACTION_LABELS, ACTIVE, ALLOWED, FINAL, OFFICE_ONLY_TARGETS, Outcome, VisitStatus
+
+V = VisitStatus
+MAX_DAYS = 14  # a multi-day booking creates one visit per day, at most this many
+
+
+class VisitRefused(ConflictError):
+    """A visit transition the table, the role or the current state refuses (HTTP 409; see `code`)."""
+
+
+class SchedulingConflict(ConflictError):
+    """Availability problems (double booking, shift, time off, skills) and no valid override (409);
+    `details["problems"]` lists each with its reason."""
+
+
+def _lock(qs):  # type: ignore[no-untyped-def]
+    return qs.select_for_update() if connection.vendor == "postgresql" else qs
+
+
+@dataclass
+class Slot:
+    """When a visit happens and who goes. `window_*` default to the company's arrival window from
+    the start."""
+
+    start: datetime | None
+    duration_minutes: int
+    window_start: datetime | None
+    window_end: datetime | None
+    lead: Technician | None
+    helpers: list[Technician]
+
+    @property
+    def crew(self) -> list[Technician]:
+        return ([self.lead] if self.lead else []) + self.helpers
+
+
+def _clean_slot(
+    fields: dict[str, str],
+    *,
+    start: datetime | None,
+    duration_minutes: int,
+    window_start: datetime | None,
+    window_end: datetime | None,
+    lead_id: int | None,
+    helper_ids: Sequence[int],
+) -> Slot:
+    if not isinstance(duration_minutes, int) or not 5 <= duration_minutes <= 24 * 60:
+        fields["duration_minutes"] = "A visit lasts between 5 minutes and 24 hours."
+    if start is not None and (window_start is None) != (window_end is None):
+        fields["window_end" if window_end is None else "window_start"] = "Give both ends of the arrival window, or neither for the default."
+    if start is not None and window_start is None and window_end is None:
+        window_start = start
+        window_end = start + timedelta(minutes=DispatchSettings.current().arrival_window_minutes)
+    if start is not None and window_start is not None and window_end is not None and "window_end" not in fields:
+        day = timezone.localtime(start).date()
+        if window_end <= window_start:
+            fields["window_end"] = "The arrival window must end after it starts."
+        elif timezone.localtime(window_start).date() != day or timezone.localtime(window_end - timedelta(microseconds=1)).date() != day:
+            fields["window_start"] = f"The arrival window must lie within the visit's day ({day:%a %d %b})."
+        elif not window_start <= start <= window_end:
+            fields["start"] = "The visit must start inside its arrival window."
+    if start is None and (lead_id or helper_ids):
+        fields["start"] = "Choose a time before assigning a crew."
+    ids = [i for i in ([lead_id] if lead_id else []) + list(helper_ids)]
+    if len(ids) != len(set(ids)):
+        fields["helpers"] = "A technician appears twice in the crew."
+    if helper_ids and not lead_id:
+        fields["lead"] = "Choose a lead technician for the crew."
+    found = {t.pk: t for t in Technician.objects.filter(pk__in=ids, active=True).select_related("user").prefetch_related("skills")}
+    if lead_id and lead_id not in found:
+        fields["lead"] = "Unknown or inactive technician."
+    if any(h not in found for h in helper_ids):
+        fields["helpers"] = "Unknown or inactive technician."
+    return Slot(
+        start=start,
+        duration_minutes=duration_minutes,
+        window_start=window_start if start else None,
+        window_end=window_end if start else None,
+        lead=found.get(lead_id) if lead_id else None,
+        helpers=[found[h] for h in helper_ids if h in found],
+    )
+
+
+def _check_override(actor: User, problems: list[Problem], override_reason: str) -> str:
+    """Raise SchedulingConflict unless the problems are overridden; returns the cleaned reason."""
+    override_reason = (override_reason or "").strip()
+    if not problems:
+        return ""
+    if "\x00" in override_reason or len(override_reason) > 300:
+        raise InvalidInput("Invalid override reason.", {"override_reason": "At most 300 characters, no NUL characters."})
+    can = actor.has_perm("dispatch.override_checks")
+    if override_reason and can:
+        return override_reason
+    message = " ".join(p.message for p in problems)
+    if override_reason and not can:
+        message = "Only a manager may override: " + message
+    raise SchedulingConflict("scheduling_conflict", message, problems=[p.as_dict() for p in problems], can_override=can)
+
+
+def _visit_event(
+    visit: Visit,
+    actor: User | None,
+    kind: str,
+    message: str,
+    *,
+    old: str = "",
+    new: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+    lat=None,
+    lng=None,
+) -> None:  # type: ignore[no-untyped-def]
+    at = at or timezone.now()
+    VisitEvent.objects.create(
+        visit=visit, actor=actor, kind=kind, from_status=old, to_status=new, at=at, lat=lat, lng=lng, message=message[:500], data=data or {}
+    )
+    JobEvent.objects.create(
+        job_id=visit.job_id,
+        actor=actor,
+        kind=JobEvent.Kind.VISIT,
+        old_value=old,
+        new_value=new,
+        message=f"Visit {visit.number}: {message}"[:500],
+        data={"visit": visit.pk, **(data or {})},
+        created_at=at,
+    )
+
+
+def _describe(slot: Slot) -> str:
+    if slot.start is None:
+        return "not scheduled yet"
+    when = timezone.localtime(slot.start).strftime("%a %d %b %H:%M")
+    window = f"{timezone.localtime(slot.window_start):%H:%M}–{timezone.localtime(slot.window_end):%H:%M}" if slot.window_start and slot.window_end else ""
+    crew = ", ".join([f"{slot.lead.name} (lead)"] + [h.name for h in slot.helpers]) if slot.lead else "no crew yet"
+    return f"{when} for {slot.duration_minutes} min, arrival {window}; {crew}"
+
+
+def _set_crew(visit: Visit, slot: Slot) -> None:
+    CrewMember.objects.filter(visit=visit).delete()
+    CrewMember.objects.bulk_create([CrewMember(visit=visit, technician=t, is_lead=(i == 0)) for i, t in enumerate(slot.crew)])
+
+
+def sync_job_from_visits(job_id: int) -> None:
+    """Keep the job's derived fields in step with its visits: the assigned technicians are the crews of
+    its visits that are not cancelled, and next_visit_at is the earliest active visit's start."""
+    wanted = set(CrewMember.objects.filter(visit__job_id=job_id).exclude(visit__status=V.CANCELLED).values_list("technician_id", flat=True))
+    have = set(JobTechnician.objects.filter(job_id=job_id).values_list("technician_id", flat=True))
+    if have - wanted:
+        JobTechnician.objects.filter(job_id=job_id, technician_id__in=have - wanted).delete()
+    if wanted - have:
+        JobTechnician.objects.bulk_create([JobTechnician(job_id=job_id, technician_id=t) for t in wanted - have])
+    next_at = Visit.objects.filter(job_id=job_id, status__in=ACTIVE).aggregate(first=Min("scheduled_start"))["first"]
+    Job.objects.filter(pk=job_id).update(next_visit_at=next_at)
+
+
+def _job_follows_schedule(actor: User, job: Job) -> None:
+    """Scheduling a job's first visit moves a new job to scheduled (through the job's own function)."""
+    if job.status == JobStatus.NEW:
+        job_transition(actor=actor, job_id=job.pk, to=JobStatus.SCHEDULED, note="First visit scheduled")
+
+
+def visit_schedule(
+    *,
+    actor: User,
+    job_id: int,
+    start: datetime | None,
+    duration_minutes: int | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    lead_id: int | None = None,
+    helper_ids: Sequence[int] = (),
+    crew_notes: str = "",
+    days: int = 1,
+    override_reason: str = "",
+) -> list[Visit]:
+    """Add visits to a job: one, or one per day for `days` consecutive days (multi-day work), each at
+    the same time with the same crew. Without a start the visit is drafted as unscheduled. Checks
+    availability for every day; refuses with SchedulingConflict unless a manager gives a reason."""
+    if not actor.has_perm("dispatch.schedule"):
+        raise DomainError("forbidden", "You may not schedule visits.")
+    fields: dict[str, str] = {}
+    job = Job.objects.filter(pk=job_id).prefetch_related("required_skills").first()
+    if job is None:
+        raise DomainError("not_found", "No such job.")
+    if job.status in (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED, JobStatus.WORK_COMPLETE):
+        raise ConflictError("job_closed", f"A job that is {JobStatus(job.status).label.lower()} takes no new visits.")
+    duration = duration_minutes or min(job.estimated_duration_minutes, 24 * 60)
+    slot = _clean_slot(fields, start=start, duration_minutes=duration, window_start=window_start, window_end=window_end, lead_id=lead_id, helper_ids=helper_ids)
+    crew_notes = (crew_notes or "").strip()
+    if "\x00" in crew_notes or len(crew_notes) > 5000:
+        fields["crew_notes"] = "At most 5000 characters, no NUL characters."
+    if not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        fields["days"] = f"Between 1 and {MAX_DAYS} days."
+    elif days > 1 and start is None:
+        fields["days"] = "Choose a time for multi-day work."
+    if fields:
+        raise InvalidInput("Please correct the highlighted fields.", fields)
+    slots = [slot]
+    for offset in range(1, days):
+        step = timedelta(days=offset)
+        assert slot.start
+        assert slot.window_start
+        assert slot.window_end
+        slots.append(Slot(slot.start + step, slot.duration_minutes, slot.window_start + step, slot.window_end + step, slot.lead, slot.helpers))
+    problems: list[Problem] = []
+    if slot.crew:
+        for each in slots:
+            assert each.start is not None
+            problems += assignment_problems(
+                technicians=each.crew, start=each.start, duration_minutes=each.duration_minutes, required_skills=job.required_skills.all()
+            )
+    reason = _check_override(actor, problems, override_reason)
+    with transaction.atomic():
+        job = _lock(Job.objects).get(pk=job_id)
+        number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
+        created: list[Visit] = []
+        now = timezone.now()
+        for i, each in enumerate(slots):
+            visit = Visit.objects.create(
+                job=job,
+                number=number + i,
+                status=V.SCHEDULED if each.start else V.UNSCHEDULED,
+                scheduled_start=each.start,
+                duration_minutes=each.duration_minutes,
+                window_start=each.window_start,
+                window_end=each.window_end,
+                crew_notes=crew_notes,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            _set_crew(visit, each)
+            _visit_event(visit, actor, VisitEvent.Kind.SCHEDULED, ("Scheduled " if each.start else "Drafted, ") + _describe(each), new=visit.status)
+            if reason:
+                _visit_event(
+                    visit,
+                    actor,
+                    VisitEvent.Kind.OVERRIDE,
+                    f"Checks overridden ({reason}): " + " ".join(p.message for p in problems),
+                    data={"problems": [p.as_dict() for p in problems], "reason": reason},
+                )
+            created.append(visit)
+        sync_job_from_visits(job.pk)
+        if slot.start is not None:
+            job.refresh_from_db()
+            _job_follows_schedule(actor, job)
+    return created
+
+
+UNSET: Any = object()
+
+
+def visit_update(
+    *,
+    actor: User,
+    visit_id: int,
+    version: int,
+    start: datetime | None = UNSET,
+    duration_minutes: int = UNSET,
+    window_start: datetime | None = UNSET,
+    window_end: datetime | None = UNSET,
+    lead_id: int | None = UNSET,
+    helper_ids: Sequence[int] = UNSET,
+    crew_notes: str = UNSET,
+    override_reason: str = "",
+) -> Visit:
+    """Reschedule, reassign or edit a visit (the board's drag calls this). `version` is the one the
+    editor saw: a stale edit is refused with the current state and nothing is overwritten. Only the
+    arguments given change; moving the start without a window shifts the window with it. Time can
+    change only before the crew sets off; the crew can change until the visit is over."""
+    if not actor.has_perm("dispatch.schedule"):
+        raise DomainError("forbidden", "You may not change visits.")
+    current = Visit.objects.select_related("job").prefetch_related("crew__technician").filter(pk=visit_id).first()
+    if current is None:
+        raise DomainError("not_found", "No such visit.")
+    if current.version != version:
+        raise ConflictError("stale", "Someone else changed this visit after you opened it; nothing was changed.", current=visit_state(current))
+    if current.status in FINAL:
+        raise ConflictError("visit_closed", f"A {VisitStatus(current.status).label.lower()} visit cannot change.", current=visit_state(current))
+    moving = any(v is not UNSET for v in (start, duration_minutes, window_start, window_end))
+    if moving and current.status not in (V.UNSCHEDULED, V.SCHEDULED):
+        raise ConflictError("visit_started", "The crew has set off; this visit's time can no longer change.", current=visit_state(current))
+    crew = list(current.crew.all())
+    old_lead = next((c.technician_id for c in crew if c.is_lead), None)
+    old_helpers = [c.technician_id for c in crew if not c.is_lead]
+    new_start = current.scheduled_start if start is UNSET else start
+    if window_start is UNSET and window_end is UNSET:
+        if start is not UNSET and current.window_start and current.window_end and current.scheduled_start and new_start:
+            shift = new_start - current.scheduled_start
+            window_start, window_end = current.window_start + shift, current.window_end + shift
+        elif start is not UNSET:
+            window_start = window_end = None  # the default window from the new start
+        else:
+            window_start, window_end = current.window_start, current.window_end
+    else:
+        window_start = current.window_start if window_start is UNSET else window_start
+        window_end = current.window_end if window_end is UNSET else window_end
+    fields: dict[str, str] = {}
+    new_lead = old_lead if lead_id is UNSET else lead_id
+    new_helpers = old_helpers if helper_ids is UNSET else list(helper_ids)
+    if new_lead in new_helpers:  # dragging a helper's block onto their own row makes them lead
+        new_helpers = [h for h in new_helpers if h != new_lead]
+    slot = _clean_slot(
+        fields,
+        start=new_start,
+        duration_minutes=current.duration_minutes if duration_minutes is UNSET else duration_minutes,
+        window_start=window_start,
+        window_end=window_end,
+        lead_id=new_lead,
+        helper_ids=new_helpers,
+    )
+    notes = current.crew_notes if crew_notes is UNSET else (crew_notes or "").strip()
+    if "\x00" in notes or len(notes) > 5000:
+        fields["crew_notes"] = "At most 5000 characters, no NUL characters."
+    if fields:
+        raise InvalidInput("Please correct the highlighted fields.", fields)
+    crew_changed = (slot.lead.pk if slot.lead else None, [h.pk for h in slot.helpers]) != (old_lead, old_helpers)
+    time_changed = (slot.start, slot.duration_minutes, slot.window_start, slot.window_end) != (
+        current.scheduled_start,
+        current.duration_minutes,
+        current.window_start,
+        current.window_end,
+    )
+    problems: list[Problem] = []
+    if slot.crew and slot.start and (crew_changed or time_changed):
+        problems = assignment_problems(
+            technicians=slot.crew,
+            start=slot.start,
+            duration_minutes=slot.duration_minutes,
+            required_skills=current.job.required_skills.all(),
+            exclude_visit_id=current.pk,
+        )
+    reason = _check_override(actor, problems, override_reason)
+    if not (crew_changed or time_changed or notes != current.crew_notes):
+        return current
+    with transaction.atomic():
+        status = V.SCHEDULED if slot.start else V.UNSCHEDULED
+        if current.status not in (V.UNSCHEDULED, V.SCHEDULED):
+            status = current.status
+        updated = Visit.objects.filter(pk=current.pk, version=version, status=current.status).update(
+            scheduled_start=slot.start,
+            duration_minutes=slot.duration_minutes,
+            window_start=slot.window_start,
+            window_end=slot.window_end,
+            crew_notes=notes,
+            status=status,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
+        if not updated:
+            fresh = Visit.objects.prefetch_related("crew__technician").get(pk=current.pk)
+            raise ConflictError("stale", "Someone else changed this visit after you opened it; nothing was changed.", current=visit_state(fresh))
+        visit = Visit.objects.get(pk=current.pk)
+        if crew_changed:
+            _set_crew(visit, slot)
+        parts = []
+        if time_changed:
+            parts.append(("Rescheduled to " if current.scheduled_start else "Scheduled ") + _describe(slot))
+        elif crew_changed:
+            parts.append("Crew: " + _describe(slot).split("; ", 1)[-1])
+        if notes != current.crew_notes:
+            parts.append("Crew notes edited")
+        kind = VisitEvent.Kind.RESCHEDULED if time_changed else VisitEvent.Kind.CREW if crew_changed else VisitEvent.Kind.EDITED
+        _visit_event(visit, actor, kind, "; ".join(parts), old=current.status, new=status)
+        if reason:
+            _visit_event(
+                visit,
+                actor,
+                VisitEvent.Kind.OVERRIDE,
+                f"Checks overridden ({reason}): " + " ".join(p.message for p in problems),
+                data={"problems": [p.as_dict() for p in problems], "reason": reason},
+            )
+        sync_job_from_visits(visit.job_id)
+        if slot.start is not None:
+            _job_follows_schedule(actor, Job.objects.get(pk=visit.job_id))
+    visit.refresh_from_db()
+    return visit
+
+
+def visit_state(visit: Visit) -> dict:
+    """What a refused editor is told about the visit as it is now."""
+    crew = list(visit.crew.all())
+    return {
+        "id": visit.pk,
+        "status": visit.status,
+        "version": visit.version,
+        "scheduled_start": visit.scheduled_start.isoformat() if visit.scheduled_start else None,
+        "duration_minutes": visit.duration_minutes,
+        "lead": next((c.technician_id for c in crew if c.is_lead), None),
+        "helpers": [c.technician_id for c in crew if not c.is_lead],
+    }
+
+
+# ---- the visit status machine ----------------------------------------------------------------------
+
+
+def _clean_position(lat: Decimal | float | None, lng: Decimal | float | None) -> tuple[Decimal | None, Decimal | None]:
+    if lat is None and lng is None:
+        return None, None
+    try:
+        lat_d = Decimal(str(lat)).quantize(Decimal("0.000001"))
+        lng_d = Decimal(str(lng)).quantize(Decimal("0.000001"))
+    except Exception as exc:
+        raise InvalidInput("Invalid position.", {"lat": "Send both latitude and longitude as numbers."}) from exc
+    if not (-90 <= lat_d <= 90 and -180 <= lng_d <= 180):
+        raise InvalidInput("Invalid position.", {"lat": "Latitude −90…90, longitude −180…180."})
+    return lat_d, lng_d
+
+
+def _may_transition(actor: User, visit: Visit, to: str) -> None:
+    if not actor.has_perm("dispatch.transition_visit"):
+        raise VisitRefused("forbidden", "You may not change visit status.")
+    if actor.role == "technician":
+        if to in OFFICE_ONLY_TARGETS:
+            raise VisitRefused("forbidden", "Only the office can cancel a visit.")
+        if not CrewMember.objects.filter(visit=visit, technician__user=actor).exists():
+            raise VisitRefused("forbidden", "You are not on this visit's crew.")
+
+
+def visit_transition(
+    *,
+    actor: User,
+    visit_id: int,
+    to: str,
+    expected: str = "",
+    reason: str = "",
+    outcome: str = "",
+    lat: Decimal | float | None = None,
+    lng: Decimal | float | None = None,
+) -> Visit:
+    """Move a visit along its lifecycle, stamping time, actor and position. `expected` is the status
+    the caller saw (the phone's button): if the visit has moved on, the call is refused with the
+    current state. Pausing needs a reason; completing needs an outcome. The job follows: the first
+    en route makes it in progress; completing with `finished` asks for work complete (when no other
+    visit is open; a blocker is noted on the timeline, not raised); `return_needed` drafts a return
+    visit. Time entries of the crew are derived in the same transaction."""
+    if to not in V.values:
+        raise VisitRefused("unknown_status", f"There is no visit status {to!r}.")
+    reason = (reason or "").strip()
+    if "\x00" in reason or len(reason) > 200:
+        raise InvalidInput("Invalid reason.", {"reason": "At most 200 characters, no NUL characters."})
+    if to == V.PAUSED and not reason:
+        raise InvalidInput("Say why the work is paused.", {"reason": "A pause needs a reason."})
+    if to == V.COMPLETED and outcome not in Outcome.values:
+        raise InvalidInput("Choose how the visit ended.", {"outcome": "Finished, or return needed."})
+    if to == V.CANCELLED and not reason:
+        raise InvalidInput("Say why the visit is cancelled.", {"reason": "A cancellation needs a reason."})
+    if expected and expected not in V.values:
+        raise InvalidInput("Unknown status.", {"expected": "Not a visit status."})
+    lat_d, lng_d = _clean_position(lat, lng)
+    with transaction.atomic():
+        visit = _lock(Visit.objects).get(pk=visit_id)
+        _may_transition(actor, visit, to)
+        current = visit.status
+        if expected and expected != current:
+            raise VisitRefused(
+                "conflict", f"This visit is already {VisitStatus(current).label.lower()}; nothing was changed.", current_status=current, version=visit.version
+            )
+        if to not in ALLOWED[current]:
+            raise VisitRefused(
+                "not_allowed",
+                f"A visit that is {VisitStatus(current).label.lower()} cannot become {VisitStatus(to).label.lower()}.",
+                current_status=current,
+                allowed=sorted(ALLOWED[current]),
+                version=visit.version,
+            )
+        now = timezone.now()
+        stamp = {V.EN_ROUTE: "en_route_at", V.ARRIVED: "arrived_at", V.PAUSED: "paused_at", V.DEPARTED: "departed_at", V.COMPLETED: "completed_at"}
+        values: dict[str, Any] = {"status": to, "version": F("version") + 1, "updated_at": now}
+        if to in stamp:
+            values[stamp[to]] = now
+        if to == V.PAUSED:
+            values["pause_reason"] = reason
+        elif current == V.PAUSED:
+            values["pause_reason"] = ""
+        if to == V.COMPLETED:
+            values["outcome"] = outcome
+        if lat_d is not None:
+            values["last_lat"], values["last_lng"] = lat_d, lng_d
+        if not Visit.objects.filter(pk=visit.pk, status=current).update(**values):
+            raise VisitRefused("conflict", "This visit changed meanwhile; nothing was changed.", current_status=Visit.objects.get(pk=visit.pk).status)
+        visit.refresh_from_db()
+        label = VisitStatus(to).label
+        if to == V.PAUSED:
+            label += f" — {reason}"
+        elif to == V.COMPLETED:
+            label += f" — {Outcome(outcome).label.lower()}"
+        elif reason:
+            label += f" — {reason}"
+        _visit_event(visit, actor, VisitEvent.Kind.STATUS, label, old=current, new=to, at=now, lat=lat_d, lng=lng_d, data={"reason": reason} if reason else {})
+        crew_ids = list(CrewMember.objects.filter(visit=visit).values_list("technician_id", flat=True))
+        record_visit_transition(visit=visit, technician_ids=crew_ids, to=to, at=now, actor=actor)
+        _job_follows_visit(actor, visit, to, outcome)
+        sync_job_from_visits(visit.job_id)
+    return visit
+
+
+def _job_follows_visit(actor: User, visit: Visit, to: str, outcome: str) -> None:
+    job = Job.objects.get(pk=visit.job_id)
+    if to == V.EN_ROUTE and job.status in (JobStatus.SCHEDULED, JobStatus.ON_HOLD):
+        job_transition(actor=actor, job_id=job.pk, to=JobStatus.IN_PROGRESS, note=f"Visit {visit.number}: crew en route")
+    elif to == V.COMPLETED and outcome == Outcome.FINISHED:
+        still_open = Visit.objects.filter(job=job).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
+        if still_open or job.status != JobStatus.IN_PROGRESS:
+            return
+        try:
+            with transaction.atomic():
+                job_transition(actor=actor, job_id=job.pk, to=JobStatus.WORK_COMPLETE, note=f"Visit {visit.number} finished")
+        except TransitionRefused as refused:
+            JobEvent.objects.create(
+                job=job,
+                actor=actor,
+                kind=JobEvent.Kind.VISIT,
+                message=f"Visit {visit.number} finished, but {refused.message}"[:500],
+                data={"visit": visit.pk, "blocked": refused.code},
+            )
+    elif to == V.COMPLETED and outcome == Outcome.RETURN_NEEDED:
+        number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
+        draft = Visit.objects.create(
+            job=job,
+            number=number,
+            status=V.UNSCHEDULED,
+            duration_minutes=visit.duration_minutes,
+            return_of=visit,
+            created_by=actor,
+            crew_notes=f"Return visit after visit {visit.number}.",
+        )
+        _visit_event(
+            draft,
+            actor,
+            VisitEvent.Kind.SCHEDULED,
+            f"Return visit drafted after visit {visit.number}; schedule it on the dispatch board",
+            new=V.UNSCHEDULED,
+            data={"return_of": visit.pk},
+        )
+
+
+def visit_finish_and_depart(*, actor: User, visit_id: int, expected: str = "", lat: Decimal | float | None = None, lng: Decimal | float | None = None) -> Visit:
+    """The phone's one tap: depart (from arrived, working or paused) and complete as finished, in one
+    transaction, so the job is asked for work complete at once."""
+    with transaction.atomic():
+        visit = visit_transition(actor=actor, visit_id=visit_id, to=V.DEPARTED, expected=expected, lat=lat, lng=lng)
+        return visit_transition(actor=actor, visit_id=visit.pk, to=V.COMPLETED, outcome=Outcome.FINISHED, expected=V.DEPARTED, lat=lat, lng=lng)
+
+
+def next_actions(visit: Visit) -> list[tuple[str, str]]:
+    """The buttons the phone shows for a visit: (status, label), in the order of the field flow."""
+    order = [V.EN_ROUTE, V.ARRIVED, V.WORKING, V.PAUSED, V.DEPARTED, V.COMPLETED, V.SCHEDULED]
+    return [(s, ACTION_LABELS[s]) for s in order if s in ALLOWED[visit.status]]

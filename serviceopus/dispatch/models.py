@@ -1,0 +1,144 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from serviceopus.core.text import reject_nul
+from serviceopus.crew.models import Technician
+from serviceopus.jobs.models import Job
+
+from .status import Outcome, VisitStatus
+
+
+class DispatchSettings(models.Model):
+    """The company's dispatch defaults (one row, edited in the admin site). `current()` creates it
+    with the defaults on first use."""
+
+    arrival_window_minutes = models.PositiveIntegerField(
+        default=120, validators=[MinValueValidator(15), MaxValueValidator(12 * 60)], help_text="Default width of an arrival window."
+    )
+    at_risk_minutes = models.PositiveIntegerField(
+        default=30, validators=[MaxValueValidator(8 * 60)], help_text="A visit not en route this long before its window ends is at risk."
+    )
+    paused_alert_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)], help_text="A visit paused longer than this is flagged."
+    )
+    day_start_hour = models.PositiveSmallIntegerField(default=6, validators=[MaxValueValidator(23)], help_text="First hour shown on the dispatch board.")
+    day_end_hour = models.PositiveSmallIntegerField(default=20, validators=[MinValueValidator(1), MaxValueValidator(24)], help_text="Last hour shown.")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "dispatch settings"
+
+    def __str__(self) -> str:
+        return "Dispatch settings"
+
+    @classmethod
+    def current(cls) -> "DispatchSettings":
+        row = cls.objects.order_by("pk").first()
+        return row if row is not None else cls.objects.create()
+
+
+class Visit(models.Model):
+    """One trip of a crew to the job's site."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="visits")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… within the job.")
+    status = models.CharField(max_length=20, choices=VisitStatus.choices, default=VisitStatus.SCHEDULED)
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(default=60, validators=[MinValueValidator(5), MaxValueValidator(24 * 60)])
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    crew_notes = models.TextField(max_length=5000, blank=True, validators=[reject_nul])
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    pause_reason = models.CharField(max_length=200, blank=True, validators=[reject_nul])
+    return_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="returns")
+    # When the visit last entered each field status (the exceptions and the phone pages read these;
+    # the full history is the timeline).
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    departed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    last_lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["scheduled_start", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="visit_job_number"),
+            models.CheckConstraint(
+                condition=models.Q(window_end__gt=models.F("window_start")) | models.Q(window_start__isnull=True), name="visit_window_order"
+            ),
+        ]
+        indexes = [
+            # The dispatch board and the exceptions read one day of visits by start time.
+            models.Index(fields=["scheduled_start", "id"], name="visit_start_id"),
+            # The board's live updates ask "what changed since …".
+            models.Index(fields=["updated_at"], name="visit_updated_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job.number} visit {self.number}" if self.job_id else f"Visit {self.number}"
+
+    @property
+    def scheduled_end(self) -> datetime | None:
+        if self.scheduled_start is None:
+            return None
+        return self.scheduled_start + timedelta(minutes=self.duration_minutes)
+
+
+class CrewMember(models.Model):
+    """A technician on a visit: the lead, or a helper."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="crew")
+    technician = models.ForeignKey(Technician, on_delete=models.PROTECT, related_name="crew_places")
+    is_lead = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["visit_id", "-is_lead", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "technician"], name="crew_visit_technician"),
+            models.UniqueConstraint(fields=["visit"], condition=models.Q(is_lead=True), name="crew_one_lead"),
+        ]
+        indexes = [models.Index(fields=["technician", "visit"], name="crew_tech_visit")]
+
+    def __str__(self) -> str:
+        return f"{self.technician_id} on visit {self.visit_id}{' (lead)' if self.is_lead else ''}"
+
+
+class VisitEvent(models.Model):
+    """Append-only timeline of one visit: every status change (with time, actor and GPS position when
+    the phone sent one), scheduling change and override. The job's own timeline gets a JobEvent for
+    each of these too; this table keeps the structured facts that durations and time entries need."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status changed"
+        SCHEDULED = "scheduled", "Scheduled"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CREW = "crew", "Crew changed"
+        OVERRIDE = "override", "Checks overridden"
+        EDITED = "edited", "Edited"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATUS)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["visit", "at", "id"], name="visitevent_visit_at")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id}: {self.from_status} → {self.to_status}"
