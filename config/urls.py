@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("serviceopus.accounts.urls")),
     path("customers/", include("serviceopus.customers.urls")),
+    path("dispatch/", include("serviceopus.dispatch.urls")),
+    path("field/", include("serviceopus.field.urls")),
     path("", include("serviceopus.jobs.urls")),
 ]

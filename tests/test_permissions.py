@@ -9,7 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from serviceopus.jobs.status import JobStatus
-from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory
+from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory, VisitFactory
 
 ROLES = ("owner", "manager", "dispatcher", "office", "tech", "tech_other", "anon")
 OFFICE = {"owner": 200, "manager": 200, "dispatcher": 200, "office": 200}
@@ -85,12 +85,16 @@ def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[n
         "contact": ContactFactory(customer=location.customer),
         "asset": AssetFactory(location=location),
         "location": location,
+        # Visits: the technician is on the crew of own_visit and not of other_visit.
+        "own_visit": VisitFactory(job=own, crew=[tech_a]),
+        "other_visit": VisitFactory(job=other, crew=[tech_b]),
     }
 
 
 def _kwargs(name: str, world: dict, role: str) -> dict:
     job = world["other"] if role == "tech_other" else world["own"]
     item = world["other_item"] if role == "tech_other" else world["own_item"]
+    visit = world["other_visit"] if role == "tech_other" else world["own_visit"]  # noqa: F841 — for visit URLs
     return {
         "jobs:detail": {"job_id": job.pk},
         "jobs:tab": {"job_id": job.pk, "tab": "line-items"},

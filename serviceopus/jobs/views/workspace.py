@@ -100,6 +100,14 @@ TAB_LOADERS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+def register_tab(slug: str, loader: Callable[..., dict[str, Any]]) -> None:
+    """Let another app fill one of the workspace's tabs (called from its AppConfig.ready). The loader
+    takes (request, job, **extra) and returns the tab's context, including `tab_template`, the
+    template the tab panel includes. The jobs app so needs no import of the apps built on it."""
+    assert slug in TAB_SLUGS, slug
+    TAB_LOADERS[slug] = loader
+
+
 def workspace_context(request: HttpRequest, job: Job, tab: str, **extra: Any) -> dict[str, Any]:
     """Header, facts and the one tab's data: a fixed number of queries whatever the job holds."""
     loader = TAB_LOADERS.get(tab)
