@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .actions import skill_create, technician_create, technician_update
-from .models import Skill, Technician, WeeklyShift
+from .models import Skill, Technician, TimeOff, WeeklyShift
 
 
 def _may_configure(request: HttpRequest) -> bool:
@@ -38,6 +38,12 @@ class WeeklyShiftInline(admin.TabularInline):
     fields = ("weekday", "start", "end")
 
 
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+    fields = ("start", "end", "reason")
+
+
 @admin.register(Technician)
 class TechnicianAdmin(admin.ModelAdmin):
     list_display = ("name", "skill_list", "hourly_cost_cents", "active")
@@ -46,7 +52,7 @@ class TechnicianAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name")
     autocomplete_fields = ("user",)
     filter_horizontal = ("skills",)
-    inlines = (WeeklyShiftInline,)
+    inlines = (WeeklyShiftInline, TimeOffInline)
     fieldsets = (
         (None, {"fields": ("user", "skills", "active")}),
         ("Home base (where the day starts and ends)", {"fields": (("home_lat", "home_lng"),)}),

@@ -525,25 +525,31 @@ def visit_transition(
     return visit
 
 
+def _job_follow(actor: User, job: Job, visit: Visit, to: str, note: str) -> None:
+    """Ask the job to follow its visit through job_transition, in a savepoint: when the job's own rules
+    refuse (a completion blocker, say), the visit's change still stands and the refusal is noted on
+    the job's timeline, where the office sees why the job did not move."""
+    try:
+        with transaction.atomic():
+            job_transition(actor=actor, job_id=job.pk, to=to, note=note)
+    except TransitionRefused as refused:
+        JobEvent.objects.create(
+            job=job,
+            actor=actor,
+            kind=JobEvent.Kind.VISIT,
+            message=f"Visit {visit.number}: the job stays {JobStatus(job.status).label.lower()} — {refused.message}"[:500],
+            data={"visit": visit.pk, "blocked": refused.code, "wanted": to},
+        )
+
+
 def _job_follows_visit(actor: User, visit: Visit, to: str, outcome: str) -> None:
     job = Job.objects.get(pk=visit.job_id)
     if to == V.EN_ROUTE and job.status in (JobStatus.SCHEDULED, JobStatus.ON_HOLD):
-        job_transition(actor=actor, job_id=job.pk, to=JobStatus.IN_PROGRESS, note=f"Visit {visit.number}: crew en route")
+        _job_follow(actor, job, visit, JobStatus.IN_PROGRESS, f"Visit {visit.number}: crew en route")
     elif to == V.COMPLETED and outcome == Outcome.FINISHED:
         still_open = Visit.objects.filter(job=job).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
-        if still_open or job.status != JobStatus.IN_PROGRESS:
-            return
-        try:
-            with transaction.atomic():
-                job_transition(actor=actor, job_id=job.pk, to=JobStatus.WORK_COMPLETE, note=f"Visit {visit.number} finished")
-        except TransitionRefused as refused:
-            JobEvent.objects.create(
-                job=job,
-                actor=actor,
-                kind=JobEvent.Kind.VISIT,
-                message=f"Visit {visit.number} finished, but {refused.message}"[:500],
-                data={"visit": visit.pk, "blocked": refused.code},
-            )
+        if not still_open and job.status == JobStatus.IN_PROGRESS:
+            _job_follow(actor, job, visit, JobStatus.WORK_COMPLETE, f"Visit {visit.number} finished")
     elif to == V.COMPLETED and outcome == Outcome.RETURN_NEEDED:
         number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
         draft = Visit.objects.create(

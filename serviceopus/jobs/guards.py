@@ -7,6 +7,8 @@ dependencies before in_progress. job_transition calls this one function and noth
 
 from dataclasses import dataclass, field
 
+from serviceopus.dispatch.status import ACTIVE as ACTIVE_VISIT_STATUSES
+
 from .models import Job
 from .status import JobStatus
 
@@ -27,6 +29,17 @@ def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blo
         blockers.append(Blocker("hold_reason_required", "Say why the job is on hold (parts, customer, permit or other)."))
     if to == JobStatus.SCHEDULED and job.next_visit_at is None and not job.technicians.exists():
         blockers.append(Blocker("nothing_scheduled", "Set a visit time or assign a technician before scheduling."))
+    if to in (JobStatus.CANCELLED, JobStatus.NEW) and job.status != JobStatus.CANCELLED:
+        # A cancelled or unscheduled job must not leave crews driving to it: cancel its visits first
+        # (the dispatch board or the Crew & schedule tab), each with its reason.
+        open_visits = list(job.visits.filter(status__in=ACTIVE_VISIT_STATUSES).order_by("number").values_list("number", flat=True))
+        if open_visits:
+            label = "visit" if len(open_visits) == 1 else "visits"
+            blockers.append(
+                Blocker(
+                    "open_visits", f"Cancel its open {label} first: " + ", ".join(f"visit {n}" for n in open_visits) + ".", [f"visit {n}" for n in open_visits]
+                )
+            )
     if to == JobStatus.INVOICED and not job.line_items.exists():
         blockers.append(Blocker("nothing_to_invoice", "Add at least one line item before invoicing."))
     return blockers
