@@ -11,6 +11,7 @@ transaction, so the fixture disconnects those two signal receivers for the test'
 """
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
 
 from serviceopus.accounts.actions import api_token_create
+from serviceopus.dispatch.models import Visit
+from serviceopus.dispatch.status import VisitStatus
+from serviceopus.field.models import TimeEntry
 from serviceopus.jobs.status import JobStatus
 from tests.factories import (
     AssetFactory,
@@ -32,6 +36,7 @@ from tests.factories import (
     LocationFactory,
     SkillFactory,
     TechnicianFactory,
+    VisitFactory,
 )
 
 pytestmark = pytest.mark.fuzz
@@ -50,7 +55,10 @@ PARAM_TABLE = {
     "job_id": "job",
     "line_item_id": "line_item",
     "technician_id": "technician",
-    "technician_ids": "technician",
+    "lead_id": "technician",
+    "helper_ids": "technician",
+    "visit_id": "visit",
+    "entry_id": "time_entry",
     "job_type_id": "job_type",
     "skill_ids": "skill",
     "required_skill_ids": "skill",
@@ -99,6 +107,17 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         JobFactory(location=location, job_type=job_type, status=JobStatus.IN_PROGRESS, technicians=[tech_b]),
     ]
     line = LineItemFactory(job=jobs[1])
+    # A scheduled visit, one the crew is working on, and an unscheduled draft; time entries to review.
+    visits = [
+        VisitFactory(job=jobs[0], number=1, crew=[tech_a]),
+        VisitFactory(job=jobs[1], number=1, crew=[tech_b], status=VisitStatus.WORKING),
+        Visit.objects.create(job=jobs[0], number=2, status=VisitStatus.UNSCHEDULED),
+    ]
+    start = visits[1].scheduled_start - timedelta(hours=2)
+    entries = [
+        TimeEntry.objects.create(job=jobs[1], visit=visits[1], technician=tech_b, kind="work", start=start, end=start + timedelta(hours=1)),
+        TimeEntry.objects.create(job=jobs[1], technician=tech_b, kind="travel", start=start, end=start + timedelta(minutes=20)),
+    ]
     SEEDED.clear()
     SEEDED.update(
         customer=[location.customer_id],
@@ -108,6 +127,8 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         job=[j.pk for j in jobs],
         line_item=[line.pk],
         technician=[tech_a.pk, tech_b.pk],
+        visit=[v.pk for v in visits],
+        time_entry=[e.pk for e in entries],
         job_type=[job_type.pk],
         skill=[SkillFactory(name="Gas").pk, SkillFactory(name="Electrical").pk],
         user=[tech_a.user_id, owner.pk],

@@ -5,8 +5,11 @@ saying who may open it. Technicians ("tech") act on a job assigned to them; "tec
 technician on a job assigned to someone else. Customers and tokens are not per-technician records.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from serviceopus.jobs.status import JobStatus
 from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory, VisitFactory
@@ -48,6 +51,34 @@ MATRIX: dict[str, dict[str, int]] = {
     "accounts:logout": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405, "anon": 405},
     "accounts:tokens": {**OFFICE, "tech": 200, "tech_other": 200},
     "accounts:token_revoke": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    # The technician's phone pages: My day is the signed-in technician's own (office roles have none).
+    "field:my_day": {**dict.fromkeys(OFFICE, 404), "tech": 200, "tech_other": 200},
+    "field:visit": {**OFFICE, "tech": 200, "tech_other": 404},
+    "field:transition": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "field:finish": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    # The job's Time tab: the office reviews; technicians add their own time on their jobs.
+    "field:time_add": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "field:time_approve": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "field:time_correct": {**OFFICE, "tech": 403, "tech_other": 404},
+    # Scheduling from the job's Crew & schedule tab (office only) and the week views: a technician sees
+    # their own week (the team week sends them there) and manages their own calendar feed.
+    "dispatch:visit_schedule": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "dispatch:crew_suggest": {**OFFICE, "tech": 403, "tech_other": 404},
+    "dispatch:visit_edit": {**OFFICE, "tech": 403, "tech_other": 404},
+    "dispatch:visit_cancel": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "dispatch:week": {**OFFICE, "tech": 302, "tech_other": 302},
+    "dispatch:technician_week": {**OFFICE, "tech": 200, "tech_other": 404},
+    "dispatch:calendar": {**OFFICE, "tech": 200, "tech_other": 404},
+    "dispatch:calendar_renew": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "dispatch:calendar_revoke": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    # No sign-in (calendar apps cannot): an unknown token is a 404 for everyone.
+    "dispatch:calendar_feed": {**dict.fromkeys(OFFICE, 404), "tech": 404, "tech_other": 404, "anon": 404},
+    # The dispatch board is the office's: technicians get 403, as on the job board.
+    "dispatch:board": {**OFFICE, "tech": 403, "tech_other": 403},
+    "dispatch:changes": {**OFFICE, "tech": 403, "tech_other": 403},
+    "dispatch:visit_quick": {**OFFICE, "tech": 403, "tech_other": 403},
+    "dispatch:move": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "dispatch:place_job": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
 }
 # The admin site (staff only) and the API (its own tests: serviceopus/*/tests/test_api.py) are checked
 # elsewhere; here only that the admin refuses non-staff.
@@ -71,6 +102,13 @@ def test_every_url_is_in_the_matrix():
     assert set(MATRIX) - names == set(), "these matrix rows name no URL"
 
 
+def _time_entry(job, technician):  # type: ignore[no-untyped-def]
+    from serviceopus.field.models import TimeEntry
+
+    end = timezone.now()
+    return TimeEntry.objects.create(job=job, technician=technician, kind=TimeEntry.Kind.WORK, start=end - timedelta(hours=1), end=end)
+
+
 @pytest.fixture
 def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[no-untyped-def]
     location = LocationFactory()
@@ -88,13 +126,16 @@ def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[n
         # Visits: the technician is on the crew of own_visit and not of other_visit.
         "own_visit": VisitFactory(job=own, crew=[tech_a]),
         "other_visit": VisitFactory(job=other, crew=[tech_b]),
+        "own_time": _time_entry(own, tech_a),
+        "other_time": _time_entry(other, tech_b),
     }
 
 
 def _kwargs(name: str, world: dict, role: str) -> dict:
     job = world["other"] if role == "tech_other" else world["own"]
     item = world["other_item"] if role == "tech_other" else world["own_item"]
-    visit = world["other_visit"] if role == "tech_other" else world["own_visit"]  # noqa: F841 — for visit URLs
+    visit = world["other_visit"] if role == "tech_other" else world["own_visit"]
+    time_entry = world["other_time"] if role == "tech_other" else world["own_time"]
     return {
         "jobs:detail": {"job_id": job.pk},
         "jobs:tab": {"job_id": job.pk, "tab": "line-items"},
@@ -114,6 +155,24 @@ def _kwargs(name: str, world: dict, role: str) -> dict:
         "customers:asset_create": {"location_id": world["location"].pk},
         "customers:asset_edit": {"asset_id": world["asset"].pk},
         "accounts:token_revoke": {"token_id": 1},
+        "field:visit": {"visit_id": visit.pk},
+        "field:transition": {"visit_id": visit.pk},
+        "field:finish": {"visit_id": visit.pk},
+        "field:time_add": {"job_id": job.pk},
+        "field:time_approve": {"job_id": job.pk, "entry_id": time_entry.pk},
+        "field:time_correct": {"job_id": job.pk, "entry_id": time_entry.pk},
+        "dispatch:visit_schedule": {"job_id": job.pk},
+        "dispatch:crew_suggest": {"job_id": job.pk},
+        "dispatch:visit_edit": {"job_id": job.pk, "visit_id": visit.pk},
+        "dispatch:visit_cancel": {"job_id": job.pk, "visit_id": visit.pk},
+        "dispatch:technician_week": {"technician_id": visit.crew.get().technician_id},
+        "dispatch:calendar": {"technician_id": visit.crew.get().technician_id},
+        "dispatch:calendar_renew": {"technician_id": visit.crew.get().technician_id},
+        "dispatch:calendar_revoke": {"technician_id": visit.crew.get().technician_id},
+        "dispatch:calendar_feed": {"token": "x" * 43},
+        "dispatch:visit_quick": {"visit_id": visit.pk},
+        "dispatch:move": {"visit_id": visit.pk},
+        "dispatch:place_job": {"job_id": job.pk},
     }.get(name, {})
 
 

@@ -8,9 +8,15 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = [("Dashboard", reverse("jobs:dashboard"), "dashboard")]
+    if user.is_technician:  # by role, so that no page pays a query for it; my_day 404s without a Technician row
+        items.insert(0, ("My day", reverse("field:my_day"), "my_day"))
     items.append(("Jobs", reverse("jobs:list"), "list"))
     if user.has_perm("jobs.view_all_jobs"):
         items.append(("Board", reverse("jobs:board"), "board"))
+    if user.has_perm("dispatch.view_board"):
+        items.append(("Dispatch", reverse("dispatch:board"), "dispatch"))
+    if user.has_perm("dispatch.view_board") or user.is_technician:  # technicians are sent on to their own week
+        items.append(("Schedule", reverse("dispatch:week"), "schedule"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
     if user.is_staff and user.has_perm("jobs.configure"):

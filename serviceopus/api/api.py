@@ -177,12 +177,16 @@ def _mount() -> None:
     from serviceopus.accounts.api import router as accounts_router
     from serviceopus.crew.api import router as crew_router
     from serviceopus.customers.api import router as customers_router
+    from serviceopus.dispatch.api import router as dispatch_router
+    from serviceopus.field.api import router as field_router
     from serviceopus.jobs.api import router as jobs_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", customers_router)
     api.add_router("/", crew_router)
     api.add_router("/", jobs_router)
+    api.add_router("/", dispatch_router)
+    api.add_router("/", field_router)
 
 
 _mount()

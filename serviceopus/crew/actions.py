@@ -1,5 +1,8 @@
-"""Writes to skills and technicians (rare configuration; the admin site and the API call these)."""
+"""Writes to skills and technicians (rare configuration; the admin site and the API call these), and to
+technicians' calendar feed secrets."""
 
+import hashlib
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +13,7 @@ from serviceopus.accounts.models import User
 from serviceopus.accounts.roles import Role
 from serviceopus.core.errors import DomainError, InvalidInput
 
-from .models import Skill, Technician
+from .models import CalendarFeed, Skill, Technician
 
 
 def _require(actor: User) -> None:
@@ -90,3 +93,41 @@ def technician_update(*, actor: User, technician_id: int, changes: dict[str, Any
                 raise InvalidInput("Please correct the highlighted fields.", {"skill_ids": "Unknown skill."})
             tech.skills.set(skills)
     return tech
+
+
+# ---- calendar feeds ----------------------------------------------------------------------------------
+
+
+def feed_token_hash(token: str) -> str:
+    """What is stored of a feed token: its SHA-256. The token has 256 random bits, so a fast hash is
+    enough (no salt or stretching: nobody can enumerate the inputs), and lookups stay one index read."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _feed_technician(actor: User, technician_id: int) -> Technician:
+    technician = Technician.objects.select_related("user").filter(pk=technician_id).first()
+    if technician is None:
+        raise DomainError("not_found", "No such technician.")
+    if technician.user_id != actor.pk and not actor.has_perm("dispatch.schedule"):
+        raise DomainError("forbidden", "You may manage only your own calendar feed.")
+    return technician
+
+
+def calendar_feed_renew(*, actor: User, technician_id: int) -> str:
+    """Create the technician's calendar feed secret, or replace it (the old URL stops working at once).
+    The technician themself or an office user may do this. Returns the raw token: this is the only
+    time it exists outside the subscriber's calendar app, as only its hash is stored."""
+    technician = _feed_technician(actor, technician_id)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        # One row per technician (a unique key), so concurrent renewals leave exactly one secret.
+        CalendarFeed.objects.update_or_create(technician=technician, defaults={"token_hash": feed_token_hash(token)})
+    return token
+
+
+def calendar_feed_revoke(*, actor: User, technician_id: int) -> bool:
+    """Stop the technician's feed URL from working. False when there was none."""
+    technician = _feed_technician(actor, technician_id)
+    with transaction.atomic():
+        deleted, _ = CalendarFeed.objects.filter(technician=technician).delete()
+    return bool(deleted)

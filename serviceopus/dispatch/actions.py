@@ -202,10 +202,14 @@ def visit_schedule(
     crew_notes: str = "",
     days: int = 1,
     override_reason: str = "",
+    first_visit: bool = False,
 ) -> list[Visit]:
     """Add visits to a job: one, or one per day for `days` consecutive days (multi-day work), each at
     the same time with the same crew. Without a start the visit is drafted as unscheduled. Checks
-    availability for every day; refuses with SchedulingConflict unless a manager gives a reason."""
+    availability for every day; refuses with SchedulingConflict unless a manager gives a reason.
+    `first_visit=True` (the dispatch board's drag of a waiting job) refuses with ConflictError
+    "already_scheduled" when the job has a visit by the time its row is locked, so two dispatchers
+    dropping the same job cannot both book it."""
     if not actor.has_perm("dispatch.schedule"):
         raise DomainError("forbidden", "You may not schedule visits.")
     fields: dict[str, str] = {}
@@ -242,6 +246,8 @@ def visit_schedule(
     reason = _check_override(actor, problems, override_reason)
     with transaction.atomic():
         job = _lock(Job.objects).get(pk=job_id)
+        if first_visit and Visit.objects.filter(job=job).exists():
+            raise ConflictError("already_scheduled", f"{job.number} was scheduled by someone else meanwhile; nothing was changed.")
         number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
         created: list[Visit] = []
         now = timezone.now()

@@ -13,12 +13,12 @@ from django.utils import timezone
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.core.models import next_in_sequence
-from serviceopus.crew.models import Skill, Technician
+from serviceopus.crew.models import Skill
 from serviceopus.customers.models import Asset, Contact, Location
 
 from . import search
 from .guards import transition_blockers
-from .models import REQUIRABLE_FIELDS, BillingType, Job, JobEvent, JobTechnician, JobType, LineItem, Note, Priority, Source, Tag
+from .models import REQUIRABLE_FIELDS, BillingType, Job, JobEvent, JobType, LineItem, Note, Priority, Source, Tag
 from .status import ALLOWED, TECHNICIAN_TARGETS, HoldReason, JobStatus
 
 MAX_TEXT = {"scope": 10000, "source_reference": 100, "hold_note": 500, "description": 300, "body": 10000, "tag": 50}
@@ -140,11 +140,11 @@ def job_create(
     billing_type: str | None = None,
     not_to_exceed_cents: int | None = None,
     tags: Sequence[str] = (),
-    technician_ids: Sequence[int] = (),
     next_visit_at: datetime | None = None,
 ) -> Job:
     """Create a job from any source. Defaults come from the job type; the source is recorded on the
-    timeline. Raises InvalidInput (every field error at once) and creates nothing when input is wrong."""
+    timeline. Raises InvalidInput (every field error at once) and creates nothing when input is wrong.
+    A job has no technicians of its own: they are the crews of its visits (dispatch.actions)."""
     if not actor.has_perm("jobs.create_job"):
         raise DomainError("forbidden", "You may not create jobs.")
     fields: dict[str, str] = {}
@@ -152,7 +152,6 @@ def job_create(
     location = Location.objects.select_related("customer").filter(pk=location_id).first()
     contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
     assets = list(Asset.objects.filter(pk__in=asset_ids))
-    technicians = list(Technician.objects.filter(pk__in=technician_ids, active=True))
     if job_type is None:
         fields["job_type"] = "Choose an active job type."
     if location is None:
@@ -163,8 +162,6 @@ def job_create(
         fields["contact"] = "Unknown contact."
     if len(assets) != len(set(asset_ids)):
         fields["assets"] = "Unknown asset."
-    if len(technicians) != len(set(technician_ids)):
-        fields["technicians"] = "Unknown or inactive technician."
     skills = list(Skill.objects.filter(pk__in=required_skill_ids)) if required_skill_ids is not None else None
     if skills is not None and len(skills) != len(set(required_skill_ids or ())):
         fields["required_skills"] = "Unknown skill."
@@ -213,7 +210,6 @@ def job_create(
         )
         job.assets.set(assets)
         job.required_skills.set(skills if skills is not None else job_type.required_skills.all())
-        JobTechnician.objects.bulk_create([JobTechnician(job=job, technician=t) for t in technicians])
         _set_tags(job, data["tags"])
         source_label = Source(job.source).label + (f" {job.source_reference}" if job.source_reference else "")
         _event(
@@ -245,10 +241,11 @@ EDITABLE_FIELDS = (
 def job_update(*, actor: User, job_id: int, version: int, changes: dict[str, Any]) -> Job:
     """Edit a job's details. `version` is the one the editor saw; if the job changed since, the edit is
     refused (ConflictError "stale") and nothing is overwritten. `changes` may hold the EDITABLE_FIELDS
-    (related objects, not ids) and `assets`, `tags`, `required_skills`, `technicians` (lists)."""
+    (related objects, not ids) and `assets`, `tags`, `required_skills` (lists). The technicians are not
+    edited here: they follow the job's visits."""
     if not actor.has_perm("jobs.edit_job"):
         raise DomainError("forbidden", "You may not edit jobs.")
-    unknown = set(changes) - set(EDITABLE_FIELDS) - {"assets", "tags", "required_skills", "technicians"}
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"assets", "tags", "required_skills"}
     if unknown:
         raise InvalidInput("Unknown fields.", {name: "This field cannot be edited." for name in unknown})
     with transaction.atomic():
@@ -262,13 +259,9 @@ def job_update(*, actor: User, job_id: int, version: int, changes: dict[str, Any
             if name in data and getattr(job, name) != data[name]:
                 setattr(job, name, data[name])
                 changed.append(name)
-        for name in ("assets", "required_skills", "technicians"):
+        for name in ("assets", "required_skills"):
             if name in data and set(getattr(job, name).all()) != set(data[name]):
-                if name == "technicians":
-                    JobTechnician.objects.filter(job=job).delete()
-                    JobTechnician.objects.bulk_create([JobTechnician(job=job, technician=t) for t in data[name]])
-                else:
-                    getattr(job, name).set(data[name])
+                getattr(job, name).set(data[name])
                 changed.append(name)
         if "tags" in data and sorted(t.name for t in job.tags.all()) != data["tags"]:
             _set_tags(job, data["tags"])

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from serviceopus.core.errors import InvalidInput
 from serviceopus.core.money import from_cents, to_cents
-from serviceopus.crew.models import Skill, Technician
+from serviceopus.crew.models import Skill
 from serviceopus.customers.models import Asset, Contact, Location
 
 from .actions import MAX_CENTS
@@ -217,11 +217,6 @@ class JobTypeChoiceField(IdChoiceField):
         return f"{obj.name} — {length}, {obj.get_default_priority_display()}, {obj.get_default_billing_type_display()}"
 
 
-class TechnicianChoiceField(IdMultipleChoiceField):
-    def label_from_instance(self, obj: Technician) -> str:  # type: ignore[override]
-        return obj.user.display_name
-
-
 class AssetChoiceField(IdMultipleChoiceField):
     def label_from_instance(self, obj: Asset) -> str:  # type: ignore[override]
         return f"{obj} · {obj.serial}" if obj.serial else str(obj)
@@ -262,9 +257,6 @@ class JobForm(Form):
     not_to_exceed = DollarField(required=False, label="Not-to-exceed amount ($)", help_text="Required for not-to-exceed billing.")
     required_skills = IdMultipleChoiceField(
         queryset=Skill.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, help_text="Leave empty to use the job type's skills."
-    )
-    technicians = TechnicianChoiceField(
-        queryset=Technician.objects.filter(active=True).select_related("user"), required=False, widget=forms.CheckboxSelectMultiple
     )
     tags = forms.CharField(required=False, max_length=500, help_text="Separate with commas, e.g. vip, warranty.")
     next_visit_at = forms.DateTimeField(
@@ -327,7 +319,6 @@ class JobForm(Form):
             "billing_type": job.billing_type,
             "not_to_exceed": dollars(job.not_to_exceed_cents),
             "required_skills": [s.pk for s in details["required_skills"]],
-            "technicians": [t.pk for t in details["technicians"]],
             "tags": ", ".join(t.name for t in details["tags"]),
             "next_visit_at": job.next_visit_at,
             "version": job.version,
@@ -365,7 +356,6 @@ class JobForm(Form):
             "billing_type": c["billing_type"] or None,
             "not_to_exceed_cents": c["not_to_exceed"],
             "tags": c["tags"],
-            "technician_ids": [t.pk for t in c["technicians"]],
             "next_visit_at": c["next_visit_at"],
         }
 
@@ -383,7 +373,6 @@ class JobForm(Form):
             "billing_type": c["billing_type"],
             "not_to_exceed_cents": c["not_to_exceed"],
             "required_skills": list(c["required_skills"]),
-            "technicians": list(c["technicians"]),
             "tags": c["tags"],
             "next_visit_at": c["next_visit_at"],
         }

@@ -10,7 +10,7 @@ from ninja import Query, Router, Status
 from serviceopus.accounts.models import User
 from serviceopus.api.schemas import LIST, READ, CursorPage, body_field_names, responses
 from serviceopus.core.errors import InvalidInput
-from serviceopus.crew.models import Skill, Technician
+from serviceopus.crew.models import Skill
 from serviceopus.customers.models import Asset, Contact, Location
 
 from .. import actions, queries
@@ -76,7 +76,7 @@ def _resolve(changes: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     fields: dict[str, str] = {}
     single = {"location_id": (Location, "location"), "contact_id": (Contact, "contact"), "job_type_id": (JobType, "job_type")}
-    many = {"asset_ids": (Asset, "assets"), "required_skill_ids": (Skill, "required_skills"), "technician_ids": (Technician, "technicians")}
+    many = {"asset_ids": (Asset, "assets"), "required_skill_ids": (Skill, "required_skills")}
     for name, value in changes.items():
         if name in single:
             model, target = single[name]

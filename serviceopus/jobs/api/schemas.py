@@ -58,7 +58,6 @@ JOB_FIELD_NAMES = {
     "contact": "contact_id",
     "job_type": "job_type_id",
     "assets": "asset_ids",
-    "technicians": "technician_ids",
     "required_skills": "required_skill_ids",
 }
 LINE_FIELD_NAMES = {"unit_price": "unit_price_cents", "unit_cost": "unit_cost_cents"}
@@ -85,7 +84,7 @@ class JobSummaryOut(BaseModel):
     customer: Ref
     location: LocationRef
     job_type: Ref
-    technicians: list[Ref]
+    technicians: list[Ref] = Field(description="The crews of the job's visits (read-only: assign technicians by scheduling visits).")
     tags: list[str]
     next_visit_at: datetime | None
     created_at: datetime
@@ -307,7 +306,6 @@ class JobCreateIn(StrictIn):
     billing_type: BillingTypeName | None = Field(None, description="Defaults to the job type's billing type.")
     not_to_exceed_cents: NotToExceed | None = None
     tags: Tags = []
-    technician_ids: Ids = []
     next_visit_at: IsoDateTime | None = None
 
 
@@ -326,7 +324,6 @@ class JobPatch(StrictIn):
     asset_ids: Ids = None
     tags: Tags = None
     required_skill_ids: Ids = None
-    technician_ids: Ids = None
 
 
 class TransitionIn(StrictIn):

@@ -189,14 +189,13 @@ def _create_body(site, **extra):  # type: ignore[no-untyped-def]
     }
 
 
-def test_create_a_job(dispatcher, site, tech_a):
+def test_create_a_job(dispatcher, site):
     body = _create_body(
         site,
         contact_id=site["contact"].pk,
         asset_ids=[site["asset"].pk],
         priority=4,
         tags=["VIP", " warranty "],
-        technician_ids=[tech_a.pk],
         source="quote",
         source_reference="Q-1001",
         next_visit_at="2030-01-15T09:30:00-06:00",
@@ -210,7 +209,7 @@ def test_create_a_job(dispatcher, site, tech_a):
     assert (job.status, job.priority, job.estimated_duration_minutes, job.created_by) == ("new", 4, 120, dispatcher)
     assert (job.source, job.source_reference, job.not_to_exceed_cents) == ("quote", "Q-1001", 50000)
     assert created["tags"] == ["vip", "warranty"]
-    assert created["technicians"] == [{"id": tech_a.pk, "name": "Alex Tech"}]
+    assert created["technicians"] == []  # technicians come from visits
     assert created["next_visit_at"] == "2030-01-15T15:30:00Z"
     assert created["contact"] == {"id": site["contact"].pk, "name": site["contact"].name}
     event = JobEvent.objects.get(job=job)
@@ -264,16 +263,30 @@ def test_a_technician_cannot_create_jobs(tech_a, site):
 
 
 def test_edit_with_the_current_version(dispatcher, site, tech_a):
-    job = JobFactory(location=site["location"], job_type=site["job_type"])
+    job = JobFactory(location=site["location"], job_type=site["job_type"], technicians=[tech_a])
     response = api_client(dispatcher).patch(
         f"/jobs/{job.pk}",
-        {"version": 1, "scope": "New scope", "priority": 4, "contact_id": site["contact"].pk, "technician_ids": [tech_a.pk], "tags": ["Roof"]},
+        {"version": 1, "scope": "New scope", "priority": 4, "contact_id": site["contact"].pk, "tags": ["Roof"]},
     )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["scope"], body["priority"], body["version"], body["tags"]) == ("New scope", 4, 2, ["roof"])
-    assert body["technicians"] == [{"id": tech_a.pk, "name": "Alex Tech"}]
+    assert body["technicians"] == [{"id": tech_a.pk, "name": "Alex Tech"}]  # read-only, from visits
     assert JobEvent.objects.filter(job=job, kind="edited").count() == 1
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_technicians_are_not_job_input_they_come_from_visits(dispatcher, site, tech_a, method):
+    job = JobFactory(location=site["location"], job_type=site["job_type"])
+    api = api_client(dispatcher)
+    if method == "post":
+        response = api.post("/jobs", _create_body(site, technician_ids=[tech_a.pk]))
+    else:
+        response = api.patch(f"/jobs/{job.pk}", {"version": 1, "technician_ids": [tech_a.pk]})
+    assert response.status_code == 422
+    assert field_paths(response) == {"body.technician_ids"}
+    assert Job.objects.count() == 1
+    assert not job.technicians.exists()
 
 
 def test_edit_can_clear_nullable_fields(dispatcher, site):

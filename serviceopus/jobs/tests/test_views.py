@@ -401,7 +401,7 @@ def test_quick_info_popover(client_as, dispatcher, job):
 
 def test_dashboard_shows_counts_today_on_hold_and_a_chart(client_as, dispatcher):
     jobs = make_jobs(5)
-    today = JobFactory(status=JobStatus.SCHEDULED, next_visit_at=timezone.now().replace(hour=12, minute=0))
+    today = JobFactory(status=JobStatus.SCHEDULED, next_visit_at=timezone.localtime().replace(hour=12, minute=0))
     JobFactory(status=JobStatus.WORK_COMPLETE, completed_at=timezone.now())
     response = client_as(dispatcher).get(reverse("jobs:dashboard"))
     counts = {s: n for s, _, n in response.context["counts"]}

@@ -1,5 +1,6 @@
-"""The dashboard: counts by status, today's jobs, jobs on hold, and a 30-day created/completed chart
-drawn as inline SVG on the server (no chart library, nothing to load)."""
+"""The dashboard: counts by status, today's jobs, jobs on hold, today's dispatch exceptions (office
+roles), and a 30-day created/completed chart drawn as inline SVG on the server (no chart library,
+nothing to load)."""
 
 import math
 from dataclasses import dataclass
@@ -7,11 +8,13 @@ from dataclasses import dataclass
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from .. import queries
 
 CHART_W, CHART_H = 760, 240
+EXCEPTIONS_SHOWN = 5  # the rest are on the dispatch board
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 40, 12, 14, 30
 
 
@@ -120,4 +123,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_create": request.user.has_perm("jobs.create_job"),
         "sees_all": request.user.has_perm("jobs.view_all_jobs"),
     }
+    if request.user.has_perm("dispatch.view_board"):
+        context["dispatch"] = _dispatch_exceptions()
     return render(request, "jobs/dashboard.html", context)
+
+
+def _dispatch_exceptions() -> dict:
+    """Today's dispatch exceptions, from the same module as the dispatch board, so both agree."""
+    # Imported here: the jobs app does not depend on dispatch when it loads (dispatch depends on jobs).
+    from serviceopus.dispatch.queries import day_exceptions, exception_counts
+
+    items = day_exceptions(timezone.localdate())
+    first = items[:EXCEPTIONS_SHOWN]
+    return {"counts": exception_counts(items), "first": first, "total": len(items), "more": len(items) - len(first)}
