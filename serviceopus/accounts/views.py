@@ -28,8 +28,8 @@ BAD_CREDENTIALS_MESSAGE = "That username and password do not match. Check both a
 
 
 def landing_url(user: User) -> str:
-    """Technicians start at their job list; office roles at the dashboard."""
-    return reverse("jobs:list") if user.is_technician else reverse("jobs:dashboard")
+    """Technicians start at My day (their visits in route order); office roles at the dashboard."""
+    return reverse("field:my_day") if user.is_technician else reverse("jobs:dashboard")
 
 
 def _safe_next(request: HttpRequest, candidate: str) -> str:

@@ -9,13 +9,13 @@ from playwright.sync_api import Page, expect
 PASSWORD = "pass-123-word"
 
 # persona fixture → (landing path, page heading, the main navigation's entries in order)
-OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Customers"]
+OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Customers"]
 ROLES = {
     "owner": ("/", "Today at a glance", [*OFFICE_NAV, "Settings"]),
     "manager": ("/", "Today at a glance", OFFICE_NAV),
     "dispatcher": ("/", "Today at a glance", OFFICE_NAV),
     "office": ("/", "Today at a glance", OFFICE_NAV),
-    "tech_a": ("/jobs/", "Jobs", ["Dashboard", "Jobs"]),
+    "tech_a": ("/field/", "My day", ["My day", "Dashboard", "Jobs", "Schedule"]),
 }
 
 

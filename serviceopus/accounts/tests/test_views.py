@@ -38,7 +38,7 @@ def test_sign_in_page_is_a_form_without_the_top_bar(db, client):
 
 @pytest.mark.parametrize(
     ("persona", "landing"),
-    [("owner", "jobs:dashboard"), ("manager", "jobs:dashboard"), ("dispatcher", "jobs:dashboard"), ("office", "jobs:dashboard"), ("tech_a", "jobs:list")],
+    [("owner", "jobs:dashboard"), ("manager", "jobs:dashboard"), ("dispatcher", "jobs:dashboard"), ("office", "jobs:dashboard"), ("tech_a", "field:my_day")],
 )
 def test_each_role_lands_on_its_page(request, client, persona, landing):
     user = _user(request.getfixturevalue(persona))
@@ -136,7 +136,7 @@ def test_next_is_carried_through_the_form(db, client):
 def test_signed_in_user_visiting_sign_in_is_sent_on(client_as, tech_a):
     response = client_as(tech_a.user).get(LOGIN)
     assert response.status_code == 302
-    assert response["Location"] == reverse("jobs:list")
+    assert response["Location"] == reverse("field:my_day")
 
 
 def test_pages_send_anonymous_visitors_to_sign_in(db, client):
