@@ -394,6 +394,19 @@ def test_changes_carries_the_days_exceptions(client_as, dispatcher, tech_a):
     assert body["counts"] == [{"kind": "late", "label": "Late", "count": 1}]
 
 
+def test_a_quiet_poll_skips_the_exceptions_unless_asked(client_as, dispatcher, tech_a, django_assert_max_num_queries):
+    start = timezone.now() - timedelta(hours=3)
+    late = VisitFactory(crew=[tech_a], scheduled_start=start, window_start=start, window_end=start + timedelta(hours=2))
+    Visit.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    client = client_as(dispatcher)
+    params = {"since": changes_cursor(), "day": f"{timezone.localtime(start):%Y-%m-%d}"}
+    with django_assert_max_num_queries(CHANGES_QUERIES - 3):  # nothing changed: the day is not read
+        quiet = client.get(reverse("dispatch:changes"), params).json()
+    assert (quiet["visits"], "exceptions" in quiet) == ([], False)
+    asked = client.get(reverse("dispatch:changes"), {**params, "exceptions": "1"}).json()
+    assert [(e["visit"], e["kind"]) for e in asked["exceptions"]] == [(late.pk, "late")]
+
+
 @pytest.mark.parametrize("params", [{"since": "yesterday"}, {"since": "2024-01-01T10:00:00"}, {"day": "nope"}])
 def test_changes_refuses_an_unreadable_cursor_or_day(client_as, dispatcher, params):
     response = client_as(dispatcher).get(reverse("dispatch:changes"), params)

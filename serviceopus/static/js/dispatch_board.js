@@ -260,10 +260,15 @@
   if (nowLine) showNow(Number(nowLine.style.getPropertyValue("--now")));
 
   let polling = true;
+  // The server recomputes the day's exceptions when something changed; with no change, only when
+  // asked, which the board does every EXCEPTIONS_MS (time alone makes a visit at risk or late).
+  const EXCEPTIONS_MS = 30000;
+  let exceptionsAt = Date.now();
   async function poll() {
     if (!polling) return;
     try {
-      const response = await fetch(`${root.dataset.changesUrl}?day=${encodeURIComponent(day)}&since=${encodeURIComponent(cursor)}`, {
+      const wantExceptions = Date.now() - exceptionsAt >= EXCEPTIONS_MS ? "&exceptions=1" : "";
+      const response = await fetch(`${root.dataset.changesUrl}?day=${encodeURIComponent(day)}&since=${encodeURIComponent(cursor)}${wantExceptions}`, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
@@ -278,7 +283,10 @@
           return;
         }
         data.visits.forEach(apply);
-        renderExceptions(data.exceptions, data.counts);
+        if (data.exceptions) {
+          renderExceptions(data.exceptions, data.counts);
+          exceptionsAt = Date.now();
+        }
         showNow(data.now);
         cursor = data.cursor;
         root.dataset.cursor = cursor;
