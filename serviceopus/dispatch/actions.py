@@ -156,6 +156,12 @@ def _visit_event(
     )
 
 
+def _override_event(visit: Visit, actor: User, reason: str, problems: list[Problem]) -> None:
+    """A manager's override, with every problem it set aside, on both timelines."""
+    message = f"Checks overridden ({reason}): " + " ".join(p.message for p in problems)
+    _visit_event(visit, actor, VisitEvent.Kind.OVERRIDE, message, data={"problems": [p.as_dict() for p in problems], "reason": reason})
+
+
 def _describe(slot: Slot) -> str:
     if slot.start is None:
         return "not scheduled yet"
@@ -268,13 +274,7 @@ def visit_schedule(
             _set_crew(visit, each)
             _visit_event(visit, actor, VisitEvent.Kind.SCHEDULED, ("Scheduled " if each.start else "Drafted, ") + _describe(each), new=visit.status)
             if reason:
-                _visit_event(
-                    visit,
-                    actor,
-                    VisitEvent.Kind.OVERRIDE,
-                    f"Checks overridden ({reason}): " + " ".join(p.message for p in problems),
-                    data={"problems": [p.as_dict() for p in problems], "reason": reason},
-                )
+                _override_event(visit, actor, reason, problems)
             created.append(visit)
         sync_job_from_visits(job.pk)
         if slot.start is not None:
@@ -399,13 +399,7 @@ def visit_update(
         kind = VisitEvent.Kind.RESCHEDULED if time_changed else VisitEvent.Kind.CREW if crew_changed else VisitEvent.Kind.EDITED
         _visit_event(visit, actor, kind, "; ".join(parts), old=current.status, new=status)
         if reason:
-            _visit_event(
-                visit,
-                actor,
-                VisitEvent.Kind.OVERRIDE,
-                f"Checks overridden ({reason}): " + " ".join(p.message for p in problems),
-                data={"problems": [p.as_dict() for p in problems], "reason": reason},
-            )
+            _override_event(visit, actor, reason, problems)
         sync_job_from_visits(visit.job_id)
         if slot.start is not None:
             _job_follows_schedule(actor, Job.objects.get(pk=visit.job_id))

@@ -1,36 +1,19 @@
-from datetime import datetime, time, timedelta
+from datetime import time
 
 import pytest
-from django.utils import timezone
 
 from serviceopus.core.errors import ConflictError, InvalidInput
 from serviceopus.crew.models import TimeOff, WeeklyShift
 from serviceopus.dispatch.actions import SchedulingConflict, VisitRefused, visit_finish_and_depart, visit_schedule, visit_transition, visit_update
-from serviceopus.dispatch.models import CrewMember, Visit, VisitEvent
+from serviceopus.dispatch.models import Visit, VisitEvent
 from serviceopus.dispatch.status import Outcome, VisitStatus
 from serviceopus.field.models import TimeEntry
 from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
+from tests.dispatch_support import at, snapshot
 from tests.factories import JobFactory, SkillFactory
 
 V = VisitStatus
-
-
-def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
-    """An aware local time `day_offset` days from today."""
-    day = timezone.localdate() + timedelta(days=day_offset)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-def snapshot():  # type: ignore[no-untyped-def]
-    return (
-        list(Visit.objects.values()),
-        list(CrewMember.objects.values()),
-        VisitEvent.objects.count(),
-        list(Job.objects.values()),
-        JobEvent.objects.count(),
-        list(TimeEntry.objects.values()),
-    )
 
 
 @pytest.fixture

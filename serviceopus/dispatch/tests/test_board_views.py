@@ -6,12 +6,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from serviceopus.dispatch.actions import visit_transition
-from serviceopus.dispatch.models import CrewMember, Visit, VisitEvent
+from serviceopus.dispatch.models import Visit, VisitEvent
 from serviceopus.dispatch.queries import changes_cursor
 from serviceopus.dispatch.status import VisitStatus
 from serviceopus.dispatch.views.board import crew_after_drag
-from serviceopus.jobs.models import Job, JobEvent
+from serviceopus.jobs.models import JobEvent
 from serviceopus.jobs.status import JobStatus
+from tests.dispatch_support import snapshot
 from tests.factories import JobFactory, SkillFactory, TechnicianFactory, VisitFactory
 
 V = VisitStatus
@@ -33,16 +34,6 @@ def at(hour: int, minute: int = 0, *, days: int = 1) -> datetime:
 
 def local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
-
-
-def snapshot():  # type: ignore[no-untyped-def]
-    return (
-        list(Visit.objects.order_by("pk").values()),
-        list(CrewMember.objects.order_by("pk").values()),
-        VisitEvent.objects.count(),
-        list(Job.objects.order_by("pk").values()),
-        JobEvent.objects.count(),
-    )
 
 
 TOMORROW = {"day": f"{timezone.localdate() + timedelta(days=1):%Y-%m-%d}"}

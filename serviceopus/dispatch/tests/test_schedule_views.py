@@ -1,6 +1,6 @@
 """The Crew & schedule tab and its forms (schedule, edit, cancel, crew suggestions), and the week views."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -8,11 +8,10 @@ from django.utils import timezone
 
 from serviceopus.crew.models import TimeOff
 from serviceopus.dispatch.actions import visit_schedule, visit_transition
-from serviceopus.dispatch.models import CrewMember, DispatchSettings, Visit, VisitEvent
+from serviceopus.dispatch.models import DispatchSettings, Visit, VisitEvent
 from serviceopus.dispatch.status import VisitStatus
-from serviceopus.field.models import TimeEntry
-from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
+from tests.dispatch_support import at, snapshot
 from tests.factories import JobFactory, TechnicianFactory, VisitFactory
 
 V = VisitStatus
@@ -22,22 +21,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "crew-panel"}
 CREW_TAB_QUERIES = 14
 WEEK_QUERIES = 4  # session, user, technicians, their crew places with visit, job, customer, address, type
 TECHNICIAN_WEEK_QUERIES = 5  # session, user, the technician, the week (technicians, crew places)
-
-
-def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
-    day = timezone.localdate() + timedelta(days=day_offset)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-def snapshot():  # type: ignore[no-untyped-def]
-    return (
-        list(Visit.objects.order_by("pk").values()),
-        list(CrewMember.objects.order_by("pk").values()),
-        VisitEvent.objects.count(),
-        list(Job.objects.order_by("pk").values()),
-        JobEvent.objects.count(),
-        TimeEntry.objects.count(),
-    )
 
 
 def html(response) -> str:  # type: ignore[no-untyped-def]

@@ -1,38 +1,22 @@
 """The technician's phone pages: My day, the visit screen and its buttons."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from serviceopus.dispatch.models import CrewMember, Visit, VisitEvent
+from serviceopus.dispatch.models import VisitEvent
 from serviceopus.dispatch.status import Outcome, VisitStatus
 from serviceopus.field.models import TimeEntry
-from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
+from tests.dispatch_support import at, snapshot
 from tests.factories import AssetFactory, ContactFactory, JobFactory, LocationFactory, VisitFactory
 
 V = VisitStatus
 # session, user, technician, visits, crew, skills, required skills, assets
 MY_DAY_QUERIES = 8
-
-
-def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
-    day = timezone.localdate() + timedelta(days=day_offset)
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-def snapshot():  # type: ignore[no-untyped-def]
-    return (
-        list(Visit.objects.values()),
-        list(CrewMember.objects.values()),
-        VisitEvent.objects.count(),
-        list(Job.objects.values()),
-        JobEvent.objects.count(),
-        list(TimeEntry.objects.values()),
-    )
 
 
 def visit_at(hour: int, crew, *, day: int = 0, status: str = V.SCHEDULED, **job_kwargs):  # type: ignore[no-untyped-def]
