@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,7 @@ SETTINGS = "config.settings.dev"
 DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL 15"}
 GROWTH_LIMIT = 1.5  # DESIGN.md §5: a page may cost at most 1.5x at the large size
 SEEDED = re.compile(r"Seeded ([\d,]+) jobs \(([\d,]+) rows\) on \w+ in ([\d.]+) s: ([\d,]+) jobs/s, ([\d,]+) rows/s")
+BENCH_DAY = re.compile(r"Bench day (\d{4}-\d\d-\d\d): (\d+) technicians, ([\d,]+) visits")
 
 
 def label(size: int) -> str:
@@ -52,6 +54,19 @@ def load_manifest() -> dict[str, Any]:
 
 def save_manifest(manifest: dict[str, Any]) -> None:
     MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def record(manifest: dict[str, Any], key: str, entry: dict[str, Any] | None) -> None:
+    """Set (or with None remove) one database's entry, re-reading the file first: two harnesses may build
+    at once (say SQLite and PostgreSQL in parallel, each with --build-only), and neither may drop the
+    other's entries."""
+    fresh = load_manifest()
+    for target in (fresh, manifest):
+        if entry is None:
+            target.pop(key, None)
+        else:
+            target[key] = entry
+    save_manifest(fresh)
 
 
 def sqlite_path(size: int) -> Path:
@@ -128,8 +143,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 def build(database: str, size: int, batch: int, manifest: dict[str, Any]) -> None:
     key = f"{database}-{size}"
     print(f"\n== Building {DATABASES[database]} with {size:,} jobs", flush=True)
-    manifest.pop(key, None)
-    save_manifest(manifest)
+    record(manifest, key, None)
     drop(database, size)
     env = environment(database, size)
     started = time.monotonic()
@@ -139,28 +153,34 @@ def build(database: str, size: int, batch: int, manifest: dict[str, Any]) -> Non
     if not match:
         raise SystemExit("seed_scale did not report its rate.")
     jobs, rows, seconds, jobs_rate, rows_rate = (float(g.replace(",", "")) for g in match.groups())
-    manifest[key] = {
-        "jobs": int(jobs),
-        "rows": int(rows),
-        "seed_seconds": seconds,
-        "jobs_per_second": jobs_rate,
-        "rows_per_second": rows_rate,
-        "build_seconds": round(time.monotonic() - started, 1),
-        "built_at": time.strftime("%Y-%m-%d %H:%M"),
-    }
-    save_manifest(manifest)
+    day = BENCH_DAY.search(output)
+    record(
+        manifest,
+        key,
+        {
+            # The day seed_scale laid out with 200 technicians and 1,500 visits: the dispatch rows ask for it.
+            "bench_day": day.group(1) if day else None,
+            "jobs": int(jobs),
+            "rows": int(rows),
+            "seed_seconds": seconds,
+            "jobs_per_second": jobs_rate,
+            "rows_per_second": rows_rate,
+            "build_seconds": round(time.monotonic() - started, 1),
+            "built_at": time.strftime("%Y-%m-%d %H:%M"),
+        },
+    )
 
 
 # ---- measuring (in a child process, one per database) ------------------------------------------------
 
 
-def measure(database: str, size: int, requests: int, warmup: int) -> dict[str, Any]:
+def measure(database: str, size: int, requests: int, warmup: int, bench_day: str | None) -> dict[str, Any]:
     """One round: every row requested `warmup` + `requests` times in a fresh child process."""
     env = environment(database, size)
     log = DATA / f"measure-{database}-{size}.log"
     with log.open("a") as stderr:
         done = run(
-            [PYTHON, __file__, "--child", "--requests", str(requests), "--warmup", str(warmup)],
+            [PYTHON, __file__, "--child", "--requests", str(requests), "--warmup", str(warmup), "--bench-day", bench_day or ""],
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -173,7 +193,7 @@ def measure(database: str, size: int, requests: int, warmup: int) -> dict[str, A
     raise SystemExit(f"The measurement of {database} at {size:,} failed; see {log}.")
 
 
-def child(requests: int, warmup: int) -> None:
+def child(requests: int, warmup: int, bench_day: str) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
     from django.conf import settings
@@ -186,9 +206,12 @@ def child(requests: int, warmup: int) -> None:
     from django.db.models import Count, Max, Min
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch, reverse
 
     from serviceopus.accounts.models import User
     from serviceopus.customers.models import Customer
+    from serviceopus.dispatch.models import CrewMember
+    from serviceopus.dispatch.queries import day_bounds
     from serviceopus.jobs import search
     from serviceopus.jobs.management.commands.seed_scale import JOBS_PER_CUSTOMER
     from serviceopus.jobs.models import Job
@@ -211,6 +234,31 @@ def child(requests: int, warmup: int) -> None:
     surname = scale_surname(customer.pk)
     if surname not in customer.name:
         surname = customer.name.split()[-1]
+    # The bench day: the technician's-day rows sign in as someone with a full day on it (tech1 leads
+    # eight stops there); the day's size is the same at both database sizes by construction.
+    day_client = tech_client
+    day_visits = 0
+    if bench_day:
+        start, end = day_bounds(date.fromisoformat(bench_day))
+        on_day = CrewMember.objects.filter(visit__scheduled_start__gte=start, visit__scheduled_start__lt=end)
+        busiest = on_day.values_list("technician__user_id").annotate(n=Count("id")).order_by("-n", "technician__user_id")
+        mine = on_day.filter(technician__user__username="tech1").count()
+        if mine:
+            day_visits = mine
+        elif first := busiest.first():
+            day_client = Client(raise_request_exception=False)
+            day_client.force_login(User.objects.get(pk=first[0]))
+            day_visits = first[1]
+
+    def url(name: str, fallback: str, query: str = "") -> str:
+        # The page may not be wired up yet: request its planned path and let the notes show the 404.
+        try:
+            path = reverse(name)
+        except NoReverseMatch:
+            path = fallback
+        return path + query
+
+    day_query = f"?day={bench_day}" if bench_day else ""
     rows = [
         ("job list", "/jobs/"),
         ("list: filtered + sorted", "/jobs/?status=scheduled&priority=3&sort=priority"),
@@ -222,11 +270,16 @@ def child(requests: int, warmup: int) -> None:
         ("dashboard", "/"),
         ("technician: job list", "tech:/jobs/"),
         ("technician: dashboard", "tech:/"),
+        ("dispatch board (200 techs × 1,500 visits)", url("dispatch:board", "/dispatch/", day_query)),
+        ("technician's day", "day:" + url("field:my_day", "/field/", day_query)),
+        ("API: technician's day", "day:/api/v1/me/day" + day_query),
     ]
 
     def timed(url: str) -> dict[str, Any]:
-        client_ = tech_client if url.startswith("tech:") else client
-        url = url.removeprefix("tech:")
+        client_ = tech_client if url.startswith("tech:") else day_client if url.startswith("day:") else client
+        url = url.removeprefix("tech:").removeprefix("day:")
+        if "day=" not in url and ("/dispatch/" in url or "/field/" in url or "/me/day" in url):
+            return {"error": "no bench day recorded: build with --rebuild"}
         try:
             for _ in range(warmup):
                 client_.get(url)
@@ -251,6 +304,10 @@ def child(requests: int, warmup: int) -> None:
 
     result = {
         "jobs": Job.objects.count(),
+        "bench_day": bench_day,
+        "bench_day_visits": on_day.values("visit").distinct().count() if bench_day else 0,
+        "bench_day_technicians": on_day.values("technician").distinct().count() if bench_day else 0,
+        "technician_day_visits": day_visits,
         "workspace_job": mid,
         "search_term": surname,
         "search_matches": search.filter_by_text(Job.objects.all(), surname).count(),
@@ -302,7 +359,12 @@ def report(database: str, small: int, large: int, a: dict[str, Any], b: dict[str
     s, l_ = label(small), label(large)
     print(f"\n{DATABASES[database]}: {a['jobs']:,} vs {b['jobs']:,} jobs ({stat} of {len(next(iter(a['rows'].values()))['times'])} requests per row)")
     print(f"  search term {a['search_term']!r} ({a['search_matches']} jobs) vs {b['search_term']!r} ({b['search_matches']} jobs)")
-    head = f"  {'row':<28}{'ms @' + s:>10}{'ms @' + l_:>10}{l_ + '/' + s:>9}{'queries @' + s:>14}{'queries @' + l_:>14}  notes"
+    for r, size in ((a, s), (b, l_)):
+        print(
+            f"  bench day @{size}: {r.get('bench_day') or 'none (rebuild)'}, {r.get('bench_day_technicians', 0)} technicians, "
+            f"{r.get('bench_day_visits', 0):,} visits; the technician's day has {r.get('technician_day_visits', 0)}"
+        )
+    head = f"  {'row':<42}{'ms @' + s:>10}{'ms @' + l_:>10}{l_ + '/' + s:>9}{'queries @' + s:>14}{'queries @' + l_:>14}  notes"
     print(head)
     print("  " + "-" * (len(head) + 10))
     for name in a["rows"]:
@@ -317,7 +379,7 @@ def report(database: str, small: int, large: int, a: dict[str, Any], b: dict[str
             notes.insert(0, "query count grows")
         ratio_text = f"{ratio:.2f}" if ratio is not None else "-"
         qa, qb = ra.get("queries", "-"), rb.get("queries", "-")
-        print(f"  {name:<28}{ms_a:>10}{ms_b:>10}{ratio_text:>9}{qa!s:>14}{qb!s:>14}  {'; '.join(notes)}")
+        print(f"  {name:<42}{ms_a:>10}{ms_b:>10}{ratio_text:>9}{qa!s:>14}{qb!s:>14}  {'; '.join(notes)}")
 
 
 def seeding_report(manifest: dict[str, Any], keys: list[str]) -> None:
@@ -347,9 +409,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the databases even when they exist")
     parser.add_argument("--build-only", action="store_true", help="build (or check) the databases, measure nothing")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--bench-day", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.requests, args.warmup)
+        child(args.requests, args.warmup, args.bench_day)
         return
 
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
@@ -378,7 +441,8 @@ def main() -> None:
             print(f"\n== Measuring, round {round_ + 1} of {args.rounds}: {args.warmup} + {args.requests} requests per row and database", flush=True)
             for database in databases:
                 for size in sizes:
-                    merge(results, (database, size), measure(database, size, args.requests, args.warmup), args.stat)
+                    bench_day = manifest.get(f"{database}-{size}", {}).get("bench_day")
+                    merge(results, (database, size), measure(database, size, args.requests, args.warmup, bench_day), args.stat)
     finally:
         if "postgres" in databases:
             pg_stop()

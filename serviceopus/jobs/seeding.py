@@ -46,6 +46,8 @@ TECHNICIANS = (
     ("tech11", "Hector", "Delgado", ("Plumbing",), 3400),
     ("tech12", "Nina", "Petrovic", ("HVAC", "Plumbing", "Electrical"), 4800),
 )
+# Who also works Saturday mornings (emergency calls, customers who are home only at weekends).
+SATURDAY_CREW = ("tech4", "tech8")
 TECH_COLORS = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4f46e5", "#059669", "#b91c1c", "#7c3aed")
 
 FIRST_NAMES = (
@@ -467,7 +469,10 @@ def ensure_company() -> Company:
                     color=TECH_COLORS[i % len(TECH_COLORS)],
                 )
                 technician.skills.set([skills[s] for s in skill_names])
-                WeeklyShift.objects.bulk_create([WeeklyShift(technician=technician, weekday=d, start=time(8), end=time(17)) for d in range(5)])
+                shifts = [WeeklyShift(technician=technician, weekday=d, start=time(7), end=time(17)) for d in range(5)]
+                if username in SATURDAY_CREW:
+                    shifts.append(WeeklyShift(technician=technician, weekday=5, start=time(8), end=time(13)))
+                WeeklyShift.objects.bulk_create(shifts)
             technicians.append(technician)
         tech_skills = {t.pk: frozenset(t.skills.values_list("name", flat=True)) for t in technicians}
     return Company(existing, technicians, tech_skills, job_types, skills, tags, created)

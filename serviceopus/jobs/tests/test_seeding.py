@@ -1,18 +1,28 @@
 """The demo and scale seeders: what they promise the run command, the demo and the benchmark."""
 
 import io
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import datetime, time
+from random import Random
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
-from django.db.models import Count, F
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.accounts.roles import Role
 from serviceopus.core.models import Sequence
+from serviceopus.crew.models import Technician, TimeOff, WeeklyShift
 from serviceopus.customers.models import Customer
+from serviceopus.dispatch.demo_schedule import clock_at
+from serviceopus.dispatch.exceptions import exceptions_for
+from serviceopus.dispatch.models import CrewMember, Visit, VisitEvent
+from serviceopus.dispatch.queries import day_bounds, day_visits
+from serviceopus.dispatch.seeding import BENCH_TECHNICIANS, BENCH_VISITS, bench_day_layout
+from serviceopus.dispatch.status import ACTIVE, VisitStatus
+from serviceopus.field.models import TimeEntry
 from serviceopus.jobs import search
 from serviceopus.jobs.actions import job_create
 from serviceopus.jobs.models import Job, JobEvent, JobTechnician, JobType, LineItem
@@ -44,8 +54,35 @@ def snapshot() -> dict[str, int]:
     }
 
 
+def assert_jobs_follow_their_visits() -> None:
+    """A job's technicians are its visits' crews (cancelled visits aside); its next visit is the earliest
+    active visit's start."""
+    crews: dict[int, set[int]] = defaultdict(set)
+    for job_id, tech_id in CrewMember.objects.exclude(visit__status=VisitStatus.CANCELLED).values_list("visit__job_id", "technician_id"):
+        crews[job_id].add(tech_id)
+    assigned: dict[int, set[int]] = defaultdict(set)
+    for job_id, tech_id in JobTechnician.objects.values_list("job_id", "technician_id"):
+        assigned[job_id].add(tech_id)
+    assert assigned == crews
+    first = dict(Visit.objects.filter(status__in=ACTIVE).values_list("job_id").annotate(at=Min("scheduled_start")))
+    assert {j: at for j, at in Job.objects.values_list("id", "next_visit_at") if at or j in first} == first
+
+
+def assert_field_history(visit: Visit) -> None:
+    """A completed visit carries the status steps and its crew's travel and work time."""
+    steps = [e.to_status for e in visit.events.filter(kind=VisitEvent.Kind.STATUS).order_by("at", "id")]
+    assert steps == ["en_route", "arrived", "working", "departed", "completed"], steps
+    crew = {c.technician_id for c in visit.crew.all()}
+    entries = Counter((e.technician_id, e.kind) for e in visit.time_entries.all())
+    assert entries == Counter({(t, k): 1 for t in crew for k in ("travel", "work")})
+    assert all(e.end is not None and e.end >= e.start for e in visit.time_entries.all())
+
+
 def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exist():
-    output = run("seed_demo")
+    # At 14:30 today the demo's day is half done: early visits over, crews out, the afternoon to come.
+    now = timezone.make_aware(datetime.combine(timezone.localdate(), time(14, 30)))
+    with clock_at(now):
+        output = run("seed_demo")
 
     assert set(Job.objects.values_list("status", flat=True)) == set(JobStatus.values)
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
@@ -54,7 +91,6 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
         assert f"\n{username} " in output, "the sign-in table lists every account"
     assert User.objects.get(username="owner").role == Role.ADMIN
 
-    now = timezone.now()
     assert not JobEvent.objects.filter(created_at__gt=now).exists(), "the timeline is all in the past"
     assert not Job.objects.filter(created_at__gt=now).exists()
     today = timezone.localdate()
@@ -73,7 +109,8 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
         assert timeline[0].kind == JobEvent.Kind.CREATED
         moves = [e for e in timeline if e.kind == JobEvent.Kind.STATUS]
         assert (moves[-1].new_value if moves else JobStatus.NEW) == job.status
-        assert [e.pk for e in timeline] == sorted(e.pk for e in timeline), "times agree with the order things happened"
+        own = [e.pk for e in timeline if e.kind != JobEvent.Kind.VISIT]  # visit history is written after the jobs
+        assert own == sorted(own), "times agree with the order things happened"
 
     # Assigned technicians have the job type's skills.
     for jt in JobTechnician.objects.select_related("job__job_type", "technician"):
@@ -82,6 +119,31 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
     assert LineItem.objects.filter(job__status=JobStatus.INVOICED).exists()
     assert search_rows() == Job.objects.count()
 
+    # Visits: today's schedule, crews consistent with the jobs, history with its time, exceptions to see.
+    assert_jobs_follow_their_visits()
+    today = day_visits(now.date())
+    statuses = Counter(v.status for v in today)
+    assert {"completed", "scheduled"} <= set(statuses)
+    assert statuses.keys() & {"en_route", "arrived", "working", "departed"}
+    assert statuses["paused"] == 1
+    per_technician = Counter(c.technician_id for v in today for c in v.crew.all())
+    assert len(per_technician) >= 10
+    assert max(per_technician.values()) <= 8
+    kinds = {e.kind for found in exceptions_for(today, now=now).values() for e in found}
+    assert {"late", "paused_long", "unassigned"} <= kinds
+    for visit in Visit.objects.filter(status=VisitStatus.COMPLETED, outcome="finished").prefetch_related("crew", "time_entries")[:40]:
+        assert_field_history(visit)
+    assert not Job.objects.filter(status=JobStatus.NEW, visits__isnull=False).exists(), "new jobs wait for their first visit"
+    assert Job.objects.filter(status=JobStatus.NEW).count() == 40
+    assert Visit.objects.filter(status=VisitStatus.UNSCHEDULED, return_of__isnull=False).exists(), "a return visit to book"
+    assert not VisitEvent.objects.filter(at__gt=now).exists()
+    assert not TimeEntry.objects.filter(start__gt=now).exists()
+    assert WeeklyShift.objects.filter(weekday=5).exists()
+    assert TimeOff.objects.count() == 2
+    assert not Visit.objects.filter(
+        status=VisitStatus.SCHEDULED, crew__technician__time_off__start__lt=F("scheduled_start"), crew__technician__time_off__end__gt=F("scheduled_start")
+    ).exists()
+
     before = snapshot()
     again = run("seed_demo", "--if-empty")
     assert snapshot() == before
@@ -89,8 +151,11 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
     assert "dispatcher" in again, "the accounts are shown on every start"
 
 
+SMALL_BENCH = ("--bench-day", "2026-03-11", "--bench-technicians", "8", "--bench-visits", "60", "--technicians", "12")
+
+
 def test_seed_scale_writes_jobs_with_their_rows_and_numbering_continues(dispatcher):
-    output = run("seed_scale", "--jobs", "500", "--batch", "200")
+    output = run("seed_scale", "--jobs", "500", "--batch", "200", *SMALL_BENCH)
 
     assert "Seeded 500 jobs" in output
     jobs = Job.objects.all()
@@ -116,6 +181,24 @@ def test_seed_scale_writes_jobs_with_their_rows_and_numbering_continues(dispatch
     found = set(search.filter_by_text(Job.objects.all(), surname).values_list("pk", flat=True))
     assert found == set(customer.jobs.values_list("pk", flat=True))
 
+    # Visits follow the statuses, crews match the jobs' technicians, finished work has its field history.
+    assert_jobs_follow_their_visits()
+    assert not Visit.objects.filter(job__status__in=[JobStatus.NEW, JobStatus.CANCELLED]).exists()
+    assert not jobs.filter(status=JobStatus.SCHEDULED, next_visit_at__isnull=True).exists()
+    assert not jobs.filter(status__in=[JobStatus.CLOSED, JobStatus.INVOICED], visits__isnull=True).exists()
+    for visit in Visit.objects.filter(status=VisitStatus.COMPLETED).prefetch_related("crew", "time_entries").order_by("?")[:50]:
+        assert_field_history(visit)
+
+    # The bench day: exactly the promised technicians and visits, nobody booked twice.
+    assert "Bench day 2026-03-11: 8 technicians, 60 visits." in output
+    start, end = day_bounds(datetime(2026, 3, 11).date())
+    day = Visit.objects.filter(scheduled_start__gte=start, scheduled_start__lt=end)
+    assert day.count() == 60
+    places = list(CrewMember.objects.filter(visit__in=day).values_list("technician_id", "visit__scheduled_start"))
+    assert len(places) == len(set(places)), "nobody is in two places at once"
+    assert Counter(t for t, _ in places) == dict.fromkeys(Technician.objects.order_by("id").values_list("id", flat=True)[:8], 8)
+    assert {"completed", "scheduled"} <= set(day.values_list("status", flat=True))
+
     job = job_create(
         actor=dispatcher,
         customer_id=customer.pk,
@@ -128,8 +211,11 @@ def test_seed_scale_writes_jobs_with_their_rows_and_numbering_continues(dispatch
 
 def test_seed_scale_appends_to_a_database_that_has_jobs(job_factory):
     existing = job_factory()  # numbered outside the sequence, with its own customer and search row
-    run("seed_scale", "--jobs", "120", "--batch", "50", "--no-analyze")
-    run("seed_scale", "--jobs", "80", "--no-analyze")
+    run("seed_scale", "--jobs", "120", "--batch", "50", "--no-analyze", *SMALL_BENCH)
+    again = run("seed_scale", "--jobs", "80", "--no-analyze", *SMALL_BENCH)
+    assert "already has visits" in again, "the bench day is laid out once"
+    start, end = day_bounds(datetime(2026, 3, 11).date())
+    assert Visit.objects.filter(scheduled_start__gte=start, scheduled_start__lt=end).count() == 60
 
     assert Job.objects.count() == 201
     numbers = list(Job.objects.filter(number__startswith="J-").values_list("number", flat=True))
@@ -139,3 +225,25 @@ def test_seed_scale_appends_to_a_database_that_has_jobs(job_factory):
     names = list(Customer.objects.exclude(pk=existing.customer_id).values_list("name", flat=True))
     assert len(names) == 3 + 3 + 1 + 4, "one customer per 20 jobs, rounded up per batch"
     assert len(set(names)) == len(names), "every seeded customer has its own surname"
+
+
+def test_the_bench_day_layout_fills_200_technicians_with_1500_visits():
+    """The defaults, checked by computation: every technician has eight stops (seven as lead and one as
+    helper, or eight as lead), one per slot."""
+    layout = bench_day_layout(BENCH_TECHNICIANS, BENCH_VISITS, Random(1))
+    assert (BENCH_TECHNICIANS, BENCH_VISITS) == (200, 1500)
+    assert len(layout) == 1500
+    places = [(b.lead, b.slot) for b in layout] + [(b.helper, b.slot) for b in layout if b.helper is not None]
+    assert len(places) == len(set(places))
+    assert Counter(t for t, _ in places) == dict.fromkeys(range(200), 8)
+    assert sorted(Counter(b.lead for b in layout).values()) == [7] * 100 + [8] * 100
+    statuses = Counter(b.status for b in layout)
+    assert statuses["completed"] > 600
+    assert statuses["scheduled"] > 500
+    assert statuses["working"]
+    assert statuses["paused"]
+
+
+def test_seed_scale_refuses_fewer_jobs_than_the_bench_day_needs():
+    with pytest.raises(CommandError, match="--bench-visits 0"):
+        run("seed_scale", "--jobs", "100", "--technicians", "12")

@@ -2,7 +2,8 @@
 
 Jobs are made with the real actions (job_create, job_transition, line_item_add, note_add), so the demo
 exercises the same rules and timeline as the product; only the timestamps are rewritten afterwards,
-because the actions stamp "now" and a demo needs a past and a future.
+because the actions stamp "now" and a demo needs a past and a future. Then the visits: today's schedule
+as it stands right now, the weeks ahead and the history of finished work (dispatch.demo_schedule).
 """
 
 import time as clock
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.customers.models import Asset, Contact, Customer, Location
+from serviceopus.dispatch.demo_schedule import Calendar, DemoSchedule, Planned, add_time_off
 from serviceopus.jobs import actions
 from serviceopus.jobs.models import BillingType, Job, JobEvent, LineItem, Note, Source
 from serviceopus.jobs.seeding import (
@@ -77,7 +79,7 @@ class Stamps:
 
 
 class Command(BaseCommand):
-    help = "Load a believable demo company: sign-in accounts for every role, customers, and ~400 jobs in every status."
+    help = "Load a believable demo company: sign-in accounts for every role, customers, ~400 jobs in every status, and their visits."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when any job exists (the run command uses this).")
@@ -105,8 +107,13 @@ class DemoBuilder:
         users = company.users
         self.dispatcher, self.office = users["dispatcher"], users["office"]
         self.sources = 0
+        self.calendar = Calendar()
+        self.plans: list[Planned] = []
+        self.unassigned_today = 0
+        self.late_today = 0
 
     def build(self) -> dict[str, int]:
+        add_time_off({t.user.username: t for t in self.company.technicians}, self.today, self.calendar)
         sites = self.customers()
         statuses = [status for status, n in STATUS_MIX.items() for _ in range(n)]
         self.rng.shuffle(statuses)
@@ -114,6 +121,10 @@ class DemoBuilder:
         for status in statuses:
             self.job(status, self.rng.choice(sites), stamps)
         self.restamp(stamps)
+        schedule = DemoSchedule(self.rng, now=self.now, dispatcher=self.dispatcher, manager=self.company.users["manager"], office=self.office)
+        schedule.build(self.plans)
+        # Jobs whose visits went through the actions are in step already.
+        schedule.sync(sorted({j.pk for j in stamps.jobs} - schedule.synced))
         return {s: statuses.count(s) for s in STATUS_MIX}
 
     # ---- customers, sites, contacts, assets -------------------------------------------------------
@@ -188,13 +199,28 @@ class DemoBuilder:
             case JobStatus.INVOICED:
                 return self.visit_at(rng.randint(-9, -1))
             case JobStatus.WORK_COMPLETE:
-                return self.visit_at(rng.randint(-3, 0), rng.choice((8, 9, 10)))
+                # Done today only if that visit is over by now (the morning's work, seen in the afternoon).
+                at = self.visit_at(0 if rng.random() < 0.5 else rng.randint(-3, -1), rng.choice((7, 8, 9, 10)))
+                return at if at + timedelta(hours=3) < self.now else self.visit_at(-1, timezone.localtime(at).hour)
             case JobStatus.IN_PROGRESS:
-                return self.visit_at(0 if rng.random() < 0.85 else -1, rng.choice((8, 9, 10, 11)))
+                if rng.random() < 0.15:
+                    return self.visit_at(-1, rng.choice((8, 9, 10, 11)))
+                # On the way or on site now: started up to an hour and a half ago, within the working day.
+                local = timezone.localtime(self.now) - timedelta(minutes=rng.randint(-20, 90))
+                hour = min(max(local.hour, 7), 15)
+                return timezone.make_aware(datetime.combine(self.today, time(hour, (local.minute // 15) * 15 if 7 <= local.hour <= 15 else 0)))
             case JobStatus.SCHEDULED:
-                return self.visit_at(0 if rng.random() < 0.25 else rng.randint(1, 14))
+                if rng.random() >= 0.25:
+                    return self.visit_at(rng.randint(1, 14))
+                # Later today; the odd one earlier today, whose crew has not left yet: late.
+                later = [h for h in WORK_HOURS if timezone.make_aware(datetime.combine(self.today, time(h))) > self.now + timedelta(minutes=30)]
+                earlier = [h for h in WORK_HOURS if timezone.make_aware(datetime.combine(self.today, time(h))) + timedelta(hours=2) < self.now]
+                if earlier and self.late_today < 2 and (rng.random() < 0.3 or not later):
+                    self.late_today += 1
+                    return self.visit_at(0, rng.choice(earlier))
+                return self.visit_at(0, rng.choice(later)) if later else self.visit_at(rng.randint(1, 14))
             case JobStatus.NEW:
-                return self.visit_at(rng.randint(2, 14)) if rng.random() < 0.35 else None
+                return None  # waiting for a first visit: the board's tray shows them
             case JobStatus.ON_HOLD:
                 return self.visit_at(rng.randint(-7, -1)) if hold_reason == "parts" else None
             case _:
@@ -210,7 +236,23 @@ class DemoBuilder:
         crew: list = []
         if status != JobStatus.NEW or rng.random() < 0.3:
             qualified = company.qualified(spec)
-            crew = rng.sample(qualified, min(len(qualified), spec.crew if rng.random() < 0.6 else 1))
+            size = min(len(qualified), spec.crew if rng.random() < 0.6 else 1)
+            if visit is not None:
+                # Nobody on holiday that day; today's work goes to whoever has the least of it so far.
+                day = timezone.localtime(visit).date()
+                qualified = [t for t in qualified if not self.calendar.is_off(t, day)] or qualified
+                rng.shuffle(qualified)
+                if day == self.today:
+                    qualified.sort(key=lambda t: self.calendar.load(t, day))
+                crew = qualified[:size]
+            else:
+                crew = rng.sample(qualified, size)
+        booked = status not in (JobStatus.NEW, JobStatus.CANCELLED) and visit is not None
+        if booked and crew:
+            assert visit is not None
+            # Work booked ahead may move to the next free weekday; today's and past work stays on its day.
+            ahead = timezone.localtime(visit).date() > self.today and status == JobStatus.SCHEDULED
+            visit = self.calendar.book(crew, visit, min(spec.minutes, 8 * 60), days=5 if ahead else 1)
         actor_tech = crew[0].user if crew else self.dispatcher
 
         tags = {"commercial"} if commercial else set()
@@ -254,7 +296,6 @@ class DemoBuilder:
             billing_type=billing,
             not_to_exceed_cents=nte,
             tags=sorted(tags),
-            technician_ids=[t.pk for t in crew],
             next_visit_at=visit,
         )
         for step in steps[1:]:
@@ -283,6 +324,29 @@ class DemoBuilder:
                 actions.job_transition(actor=actor, job_id=job.pk, to=step.kind, hold_reason=reason, note=str(step.payload or ""))
             self._stamp(stamps, step)
         stamps.events[job.pk] = [s.at for s in steps]
+        if booked:
+            assert visit is not None
+            done = {s.kind: s.at for s in steps}
+            local_day = timezone.localtime(visit).date()
+            visit_crew = crew
+            if status == JobStatus.SCHEDULED and local_day == self.today and self.unassigned_today < 3 and rng.random() < 0.3:
+                visit_crew = []  # booked, but nobody assigned yet: the board's unassigned tray
+                self.unassigned_today += 1
+            self.plans.append(
+                Planned(
+                    job_id=job.pk,
+                    status=status,
+                    start=visit,
+                    minutes=min(spec.minutes, 8 * 60),
+                    crew=visit_crew,
+                    scheduled_at=done.get(JobStatus.SCHEDULED, create.at),
+                    created_at=create.at,
+                    done_at=done.get(JobStatus.WORK_COMPLETE),
+                    hold_reason=hold_reason,
+                    late=status == JobStatus.SCHEDULED and local_day == self.today and visit + timedelta(hours=2) < self.now,
+                    return_pending=status == JobStatus.IN_PROGRESS and local_day < self.today,
+                )
+            )
 
         job.created_at = create.at
         job.updated_at = steps[-1].at
