@@ -132,6 +132,11 @@ def job_list_page(user: User, f: JobFilters, *, cursor: str | None, size: int = 
 
 def job_list_count(user: User, f: JobFilters) -> int:
     """How many jobs match the list's filters, counted up to COUNT_CAP + 1 (one query)."""
+    if f.is_empty() and not user.has_perm("jobs.view_all_jobs"):
+        # A technician's unfiltered list: count their assignments on the (technician, job) index.
+        # Counting jobs with the EXISTS check would read every job until COUNT_CAP of theirs turned
+        # up — a hundred thousand rows for someone on one job in a hundred.
+        return capped_count(JobTechnician.objects.filter(technician__user=user))
     return capped_count(filter_jobs(jobs_visible_to(user), f))
 
 
@@ -230,7 +235,10 @@ def dashboard(user: User) -> dict[str, Any]:
     are capped like the board's, and the chart counts per day in SQL with plain comparisons."""
     jobs = jobs_visible_to(user)
     today = timezone.localdate()
-    counts = {s: capped_count(jobs.filter(status=s)) for s in BOARD_COLUMNS}
+    # A technician's counts start from their assignments ((technician, job) index): from the jobs'
+    # status index, the EXISTS check would read every job of a status until COUNT_CAP of theirs turned up.
+    countable = jobs if user.has_perm("jobs.view_all_jobs") else Job.objects.filter(pk__in=JobTechnician.objects.filter(technician__user=user).values("job_id"))
+    counts = {s: capped_count(countable.filter(status=s)) for s in BOARD_COLUMNS}
     days = [today - timedelta(days=29 - i) for i in range(30)]
     created = _per_day(jobs, "created_at", days)
     completed = _per_day(jobs, "completed_at", days)
@@ -245,7 +253,7 @@ def dashboard(user: User) -> dict[str, Any]:
         ),
         "on_hold": list(_with_card_data(jobs.filter(status=JobStatus.ON_HOLD)).order_by("-priority", "-id")[:20]),
         "chart": [{"day": d, "created": created[i], "completed": completed[i]} for i, d in enumerate(days)],
-        "urgent_open": capped_count(jobs.filter(status__in=OPEN_STATUSES, priority=4)),
+        "urgent_open": capped_count(countable.filter(status__in=OPEN_STATUSES, priority=4)),
     }
 
 

@@ -38,3 +38,13 @@ def test_technician_sees_each_assigned_job_once(tech_a, tech_b):
     shared = JobFactory(technicians=[tech_a, tech_b])
     JobFactory(technicians=[tech_b])
     assert list(queries.jobs_visible_to(tech_a.user)) == [shared]
+
+
+def test_a_technicians_list_count_is_their_assignments_filtered_or_not(tech_a, tech_b, monkeypatch):
+    mine = [JobFactory(technicians=[tech_a], status=s) for s in (JobStatus.NEW, JobStatus.SCHEDULED, JobStatus.SCHEDULED)]
+    JobFactory(technicians=[tech_b])
+    JobFactory()
+    assert queries.job_list_count(tech_a.user, queries.JobFilters()) == len(mine)
+    assert queries.job_list_count(tech_a.user, queries.JobFilters(statuses=[JobStatus.SCHEDULED])) == 2
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    assert queries.job_list_count(tech_a.user, queries.JobFilters()) == 2  # capped: shown as "1+"
