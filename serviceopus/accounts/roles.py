@@ -30,6 +30,7 @@ OFFICE_WRITE = {
     "jobs.add_note",
     "customers.edit_customers",
     "dispatch.schedule",
+    "crew.edit_time_off",
     "dispatch.transition_visit",
     "field.review_time",
     "field.add_time",

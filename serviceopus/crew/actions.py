@@ -3,6 +3,7 @@ technicians' calendar feed secrets."""
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from serviceopus.accounts.models import User
 from serviceopus.accounts.roles import Role
 from serviceopus.core.errors import DomainError, InvalidInput
 
-from .models import CalendarFeed, Skill, Technician
+from .models import CalendarFeed, Skill, Technician, TimeOff
 
 
 def _require(actor: User) -> None:
@@ -131,3 +132,51 @@ def calendar_feed_revoke(*, actor: User, technician_id: int) -> bool:
     with transaction.atomic():
         deleted, _ = CalendarFeed.objects.filter(technician=technician).delete()
     return bool(deleted)
+
+
+# ---- time off -----------------------------------------------------------------------------------------
+
+MAX_TIME_OFF = timedelta(days=92)
+
+
+def time_off_add(*, actor: User, technician_id: int, start: datetime | None, end: datetime | None, reason: str = "") -> TimeOff:
+    """Record a period a technician is not available. Scheduling checks it from then on; visits
+    already booked in it are not moved (the caller tells the office which ones to reassign).
+    Refuses an end before the start, more than three months at once, and overlap with time off
+    already recorded (edit that one instead), changing nothing."""
+    if not actor.has_perm("crew.edit_time_off"):
+        raise DomainError("forbidden", "You may not record time off.")
+    fields: dict[str, str] = {}
+    reason = (reason or "").strip()
+    if "\x00" in reason or len(reason) > 200:
+        fields["reason"] = "At most 200 characters, no NUL characters."
+    if start is None:
+        fields["start"] = "Enter when the time off starts."
+    if end is None:
+        fields["end"] = "Enter when it ends."
+    if start is not None and end is not None:
+        if end <= start:
+            fields["end"] = "The end must be after the start."
+        elif end - start > MAX_TIME_OFF:
+            fields["end"] = "At most three months at once; add the rest as another period."
+    technician = Technician.objects.select_related("user").filter(pk=technician_id).first()
+    if technician is None:
+        raise DomainError("not_found", "No such technician.")
+    if fields:
+        raise InvalidInput("Please correct the highlighted fields.", fields)
+    assert start is not None
+    assert end is not None
+    with transaction.atomic():
+        clash = TimeOff.objects.filter(technician=technician, start__lt=end, end__gt=start).first()
+        if clash is not None:
+            raise InvalidInput("Please correct the highlighted fields.", {"start": f"{technician.name} already has time off then ({clash})."})
+        return TimeOff.objects.create(technician=technician, start=start, end=end, reason=reason)
+
+
+def time_off_remove(*, actor: User, time_off_id: int) -> None:
+    if not actor.has_perm("crew.edit_time_off"):
+        raise DomainError("forbidden", "You may not change time off.")
+    with transaction.atomic():
+        deleted, _ = TimeOff.objects.filter(pk=time_off_id).delete()
+    if not deleted:
+        raise DomainError("not_found", "This time off was already removed.")

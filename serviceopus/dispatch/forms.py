@@ -136,3 +136,12 @@ class CancelForm(forms.Form):
     reason = forms.CharField(label="Why is this visit cancelled?", max_length=200)
     # The status the canceller saw: if the crew has set off meanwhile, the cancel is refused.
     expected = forms.CharField(max_length=20, required=False, widget=forms.HiddenInput)
+
+
+class TimeOffForm(forms.Form):
+    """A technician's time off, from the technician's week page. Local date-times; the rules (order,
+    length, overlap) are crew.actions.time_off_add's."""
+
+    start = forms.DateTimeField(label="From", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    end = forms.DateTimeField(label="Until", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    reason = forms.CharField(label="Reason", max_length=200, required=False, widget=forms.TextInput(attrs={"placeholder": "e.g. Holiday, training"}))

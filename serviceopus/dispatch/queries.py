@@ -12,11 +12,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
-from serviceopus.crew.models import CalendarFeed, Technician
+from serviceopus.crew.models import CalendarFeed, Technician, TimeOff
 from serviceopus.jobs.models import Job
 from serviceopus.jobs.pagination import Page, SortKey, paginate
 from serviceopus.jobs.status import JobStatus
 
+from .availability import busy_intervals
 from .exceptions import LABELS, CrewFacts, DispatchException, exceptions_for
 from .models import CrewMember, DispatchSettings, Visit, VisitEvent
 from .status import ACTIVE, VisitStatus
@@ -329,6 +330,18 @@ def access_technician_for_user(user: User, technician_id: int) -> Technician:
     if technician is None:
         raise Http404("No such technician")
     return technician
+
+
+def time_off_from(technician: Technician, day: date, *, limit: int = 20) -> list[TimeOff]:
+    """The technician's time off that has not ended before `day`, soonest first."""
+    start, _ = day_bounds(day)
+    return list(TimeOff.objects.filter(technician=technician, end__gt=start).order_by("start")[:limit])
+
+
+def visits_during(technician: Technician, start: datetime, end: datetime) -> list[Visit]:
+    """The technician's active visits that overlap [start, end): booked before their time off was."""
+    ids = [visit_id for _s, _e, visit_id in busy_intervals([technician.pk], start, end).get(technician.pk, [])]
+    return list(Visit.objects.filter(pk__in=ids).select_related("job").order_by("scheduled_start"))
 
 
 def calendar_feed_of(technician: Technician) -> CalendarFeed | None:

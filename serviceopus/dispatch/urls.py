@@ -24,6 +24,8 @@ urlpatterns += [
     path("jobs/<int:job_id>/visits/<int:visit_id>/cancel/", schedule_views.visit_cancel, name="visit_cancel"),
     path("schedule/", schedule_views.week, name="week"),
     path("schedule/technicians/<int:technician_id>/", schedule_views.technician_week, name="technician_week"),
+    path("schedule/technicians/<int:technician_id>/time-off/", schedule_views.time_off_add, name="time_off_add"),
+    path("schedule/technicians/<int:technician_id>/time-off/<int:time_off_id>/remove/", schedule_views.time_off_remove, name="time_off_remove"),
 ]
 
 # -- calendar feed (views/calendar.py) --

@@ -20,7 +20,7 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "crew-panel"}
 # crews (four), their timelines (one); for the office the technician choices and the dispatch settings.
 CREW_TAB_QUERIES = 14
 WEEK_QUERIES = 4  # session, user, technicians, their crew places with visit, job, customer, address, type
-TECHNICIAN_WEEK_QUERIES = 5  # session, user, the technician, the week (technicians, crew places)
+TECHNICIAN_WEEK_QUERIES = 6  # session, user, the technician, the week (technicians, crew places), time off
 
 
 def html(response) -> str:  # type: ignore[no-untyped-def]

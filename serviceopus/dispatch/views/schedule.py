@@ -20,13 +20,15 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
+from serviceopus.crew import actions as crew_actions
+from serviceopus.crew.models import Technician
 from serviceopus.jobs.models import Job
 from serviceopus.jobs.queries import access_job_for_user
 from serviceopus.jobs.views.conventions import render_page, wants_fragment
 from serviceopus.jobs.views.workspace import workspace_context
 
 from .. import actions, queries
-from ..forms import CancelForm, VisitForm
+from ..forms import CancelForm, TimeOffForm, VisitForm
 from ..models import Visit
 from ..status import VisitStatus
 from ..suggestions import suggest_crew
@@ -271,11 +273,18 @@ def week(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def technician_week(request: HttpRequest, technician_id: int) -> HttpResponse:
-    """One technician's week: seven columns, their visits in time order."""
-    technician = queries.access_technician_for_user(request.user, technician_id)
+    """One technician's week: seven columns, their visits in time order; their time off from this
+    week on, which the office records here."""
+    return _technician_week_page(request, queries.access_technician_for_user(request.user, technician_id))
+
+
+def _technician_week_page(request: HttpRequest, technician: Technician, *, time_off_form: TimeOffForm | None = None, status: int = 200) -> HttpResponse:
     day = _day(request)
     days, [row] = queries.week(day, technician_ids=[technician.pk])
     context = {
+        "time_off": queries.time_off_from(technician, days[0]),
+        "can_edit_time_off": request.user.has_perm("crew.edit_time_off"),
+        "time_off_form": time_off_form or TimeOffForm(),
         "technician": technician,
         "columns": [{"day": d, "visits": row.days[d], "minutes": row.minutes[d]} for d in days],
         "minutes": sum(row.minutes.values()),
@@ -283,4 +292,44 @@ def technician_week(request: HttpRequest, technician_id: int) -> HttpResponse:
         "nav_active": "schedule",
         **_week_nav(day, reverse("dispatch:technician_week", args=[technician.pk])),
     }
-    return render(request, "dispatch/week_technician.html", context)
+    return render(request, "dispatch/week_technician.html", context, status=status)
+
+
+@login_required
+@require_POST
+def time_off_add(request: HttpRequest, technician_id: int) -> HttpResponse:
+    if not request.user.has_perm("crew.edit_time_off"):
+        raise PermissionDenied("Only the office records time off.")
+    technician = queries.access_technician_for_user(request.user, technician_id)
+    form = TimeOffForm(request.POST)
+    if form.is_valid():
+        try:
+            period = crew_actions.time_off_add(actor=request.user, technician_id=technician.pk, **form.cleaned_data)
+        except InvalidInput as exc:
+            for name, message in exc.fields.items():
+                form.add_error(name if name in form.fields else None, message)
+        else:
+            affected = queries.visits_during(technician, period.start, period.end)
+            messages.success(request, f"Time off recorded for {technician.name}.")
+            if affected:
+                numbers = ", ".join(f"{v.job.number} ({timezone.localtime(v.scheduled_start):%a %H:%M})" for v in affected)
+                messages.warning(request, f"Already booked in that time — reassign on the dispatch board: {numbers}.")
+            return redirect(f"{reverse('dispatch:technician_week', args=[technician.pk])}?date={timezone.localtime(period.start):%Y-%m-%d}")
+    return _technician_week_page(request, technician, time_off_form=form, status=422)
+
+
+@login_required
+@require_POST
+def time_off_remove(request: HttpRequest, technician_id: int, time_off_id: int) -> HttpResponse:
+    technician = queries.access_technician_for_user(request.user, technician_id)
+    if not technician.time_off.filter(pk=time_off_id).exists():
+        raise Http404("No such time off")
+    try:
+        crew_actions.time_off_remove(actor=request.user, time_off_id=time_off_id)
+    except DomainError as exc:
+        if exc.code == "forbidden":
+            raise PermissionDenied(exc.message) from exc
+        messages.info(request, exc.message)
+    else:
+        messages.success(request, f"Time off removed for {technician.name}.")
+    return redirect("dispatch:technician_week", technician.pk)
