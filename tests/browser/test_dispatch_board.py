@@ -302,3 +302,24 @@ def test_a_busy_day_looks_right(dispatcher, login_as, shot):  # type: ignore[no-
     assert 0 < visible < 20
     page.get_by_label("Filter technicians by name").fill("zzz")
     expect(page.locator(".drow:not([hidden])")).to_have_count(0)
+
+
+def test_quick_info_moves_a_visit_without_dragging(dispatcher, tech_a, tech_b, login_as, shot):  # type: ignore[no-untyped-def]
+    """The keyboard's way: open a block's quick info with Enter, choose a technician and a time, Move."""
+    day = tomorrow()
+    visit = VisitFactory(crew=[tech_a], scheduled_start=local_at(day, 9), window_start=local_at(day, 9), window_end=local_at(day, 11))
+    page = login_as(dispatcher, viewport=VIEWPORT)
+    open_board(page, day)
+    block(page, tech_a, visit).focus()
+    page.keyboard.press("Enter")
+    form = page.get_by_role("form", name="Move visit")
+    expect(form).to_be_visible()
+    form.get_by_label("Move to").select_option(str(tech_b.pk))
+    form.get_by_label("at").fill("14:00")
+    shot(page, "move-form")
+    form.get_by_role("button", name="Move").click()
+    expect(block(page, tech_b, visit)).to_be_visible()
+    expect(block(page, tech_a, visit)).to_have_count(0)
+    visit.refresh_from_db()
+    assert visit.scheduled_start == local_at(day, 14)
+    assert list(visit.crew.values_list("technician_id", flat=True)) == [tech_b.pk]

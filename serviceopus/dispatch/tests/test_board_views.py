@@ -483,3 +483,14 @@ def test_dashboard_query_count_is_fixed(client_as, dispatcher, django_assert_num
         response = client.get(reverse("jobs:dashboard"))
     counts = {kind: n for kind, _, n in response.context["dispatch"]["counts"]}
     assert counts["skill_mismatch"] == 33  # every one lacks its required skill (some may be late too, by the clock)
+
+
+def test_quick_info_offers_move_to_only_while_the_visit_can_change(client_as, dispatcher, tech_a, tech_b):
+    visit = visit_at(10, tech_a)
+    page = client_as(dispatcher).get(reverse("dispatch:visit_quick", args=[visit.pk])).content.decode()
+    assert 'aria-label="Move visit"' in page
+    assert f'<option value="{tech_b.pk}">Blair Tech</option>' in page
+    assert 'value="10:00"' in page
+    Visit.objects.filter(pk=visit.pk).update(status=V.COMPLETED)
+    page = client_as(dispatcher).get(reverse("dispatch:visit_quick", args=[visit.pk])).content.decode()
+    assert 'aria-label="Move visit"' not in page

@@ -362,7 +362,13 @@ def visit_quick(request: HttpRequest, visit_id: int) -> HttpResponse:
     _require_board(request)
     visit = queries.access_visit_for_user(request.user, visit_id)
     crew = list(visit.crew.all())
+    can_move = request.user.has_perm("dispatch.schedule") and visit.status not in FINAL
+    start = timezone.localtime(visit.scheduled_start) if visit.scheduled_start else None
     context = {
+        # "Move to…": the keyboard's way to do what a drag does (the same endpoint and checks).
+        "can_move": can_move,
+        "technicians": queries.active_technicians() if can_move else [],
+        "start_hhmm": f"{start:%H:%M}" if start else "08:00",
         "visit": visit,
         "lead": next((c.technician for c in crew if c.is_lead), None),
         "helpers": [c.technician for c in crew if not c.is_lead],

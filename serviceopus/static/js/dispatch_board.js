@@ -458,6 +458,25 @@
     submitDrop(drop, "");
   });
 
+  // Quick info's "Move to…" form: what a drag does, from the keyboard (same endpoint, same checks).
+  if (popover) {
+    popover.addEventListener("submit", (event) => {
+      const form = event.target.closest && event.target.closest("[data-move-form]");
+      if (!form) return;
+      event.preventDefault();
+      const id = Number(form.dataset.visit);
+      const el = root.querySelector(`[data-v="${id}"]`);
+      const [h, m] = (form.elements.start.value || "").split(":").map(Number);
+      if (!el || Number.isNaN(h) || Number.isNaN(m)) {
+        announce("Choose a technician and a time.", "error");
+        return;
+      }
+      hideQuick();
+      const fromTech = form.dataset.from ? Number(form.dataset.from) : null;
+      submitDrop({ el, visit: id, job: null, fromTech, toTech: Number(form.elements.to_tech.value), minute: h * 60 + m, d: Number(form.dataset.d) }, "");
+    });
+  }
+
   // POST the drop; `reason` is a manager's override reason (second attempt after a conflict).
   async function submitDrop(drop, reason) {
     const body = new FormData();
