@@ -323,3 +323,16 @@ def test_quick_info_moves_a_visit_without_dragging(dispatcher, tech_a, tech_b, l
     visit.refresh_from_db()
     assert visit.scheduled_start == local_at(day, 14)
     assert list(visit.crew.values_list("technician_id", flat=True)) == [tech_b.pk]
+
+
+def test_dragging_a_block_to_the_tray_unassigns_it(dispatcher, tech_a, login_as, shot):  # type: ignore[no-untyped-def]
+    day = tomorrow()
+    visit = VisitFactory(crew=[tech_a], scheduled_start=local_at(day, 9), window_start=local_at(day, 9), window_end=local_at(day, 11))
+    page = login_as(dispatcher, viewport=VIEWPORT)
+    open_board(page, day)
+    block(page, tech_a, visit).drag_to(page.locator("[data-tray]"))
+    expect(page.locator(f'[data-tray-list="unassigned"] [data-v="{visit.pk}"]')).to_be_visible()
+    expect(block(page, tech_a, visit)).to_have_count(0)
+    shot(page, "unassigned")
+    visit.refresh_from_db()
+    assert (visit.crew.count(), visit.scheduled_start) == (0, local_at(day, 9))

@@ -494,3 +494,20 @@ def test_quick_info_offers_move_to_only_while_the_visit_can_change(client_as, di
     Visit.objects.filter(pk=visit.pk).update(status=V.COMPLETED)
     page = client_as(dispatcher).get(reverse("dispatch:visit_quick", args=[visit.pk])).content.decode()
     assert 'aria-label="Move visit"' not in page
+
+
+def test_a_block_dropped_on_the_tray_takes_that_technician_off(client_as, dispatcher, tech_a, tech_b):
+    visit = visit_at(10, tech_a, tech_b)
+    client = client_as(dispatcher)
+    url = reverse("dispatch:move", args=[visit.pk])
+    response = client.post(url, {"version": visit.version, "from_tech": tech_a.pk, "unassign": "1"})
+    assert response.status_code == 200, response.content
+    assert (response.json()["visit"]["lead"], response.json()["visit"]["helpers"]) == (tech_b.pk, [])  # the helper steps up
+    visit.refresh_from_db()
+    assert visit.scheduled_start == at(10)
+    response = client.post(url, {"version": visit.version, "from_tech": tech_b.pk, "unassign": "1"})
+    assert (response.json()["visit"]["lead"], response.json()["visit"]["status"]) == (None, V.SCHEDULED)
+    before = snapshot()
+    refused = client.post(url, {"version": visit.version + 1, "from_tech": tech_a.pk, "unassign": "1"})
+    assert refused.status_code == 422  # nobody of that row is on the crew any more
+    assert snapshot() == before

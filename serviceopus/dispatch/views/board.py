@@ -258,6 +258,14 @@ def _parse_drop(post: Any, *, need_version: bool) -> tuple[dict[str, Any], dict[
     return values, errors
 
 
+def crew_without(lead: int | None, helpers: list[int], technician: int | None) -> tuple[int | None, list[int]]:
+    """The crew once `technician` leaves it; the first helper leads when the lead leaves."""
+    crew = [t for t in ([lead] if lead else []) + helpers if t != technician]
+    if technician is None or len(crew) == len(([lead] if lead else []) + helpers):
+        raise InvalidInput("Please correct the highlighted fields.", {"from_tech": "Drag the block from a technician's row who is on its crew."})
+    return (crew[0] if crew else None), crew[1:]
+
+
 def crew_after_drag(lead: int | None, helpers: list[int], from_tech: int | None, to_tech: int | None) -> tuple[int | None, list[int]] | None:
     """The crew after a block is dragged from `from_tech`'s row (None: from the tray) to `to_tech`'s
     row: the technician whose block moved is replaced by the one whose row it landed on. None when
@@ -313,7 +321,13 @@ def move(request: HttpRequest, visit_id: int) -> JsonResponse:
     lead = next((c.technician_id for c in crew if c.is_lead), None)
     changes: dict[str, Any] = {}
     try:
-        new_crew = crew_after_drag(lead, [c.technician_id for c in crew if not c.is_lead], values["from_tech"], values["to_tech"])
+        helpers = [c.technician_id for c in crew if not c.is_lead]
+        if request.POST.get("unassign") == "1":
+            # Dropped on the tray: the technician whose block it was leaves the crew (a helper steps
+            # up when the lead leaves); the time stays.
+            new_crew = crew_without(lead, helpers, values["from_tech"])
+        else:
+            new_crew = crew_after_drag(lead, helpers, values["from_tech"], values["to_tech"])
         if new_crew is not None:
             changes["lead_id"], changes["helper_ids"] = new_crew
         if values["start"] is not None and values["start"] != visit.scheduled_start:

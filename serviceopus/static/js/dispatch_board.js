@@ -458,6 +458,54 @@
     submitDrop(drop, "");
   });
 
+  // Dropping a block on the tray takes that technician off the visit (it keeps its time).
+  const tray = root.querySelector("[data-tray]");
+  if (tray) {
+    tray.addEventListener("dragover", (event) => {
+      if (!dragging || !dragging.visit || !dragging.fromTech) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "move";
+      tray.classList.add("drop-target");
+    });
+    tray.addEventListener("dragleave", (event) => {
+      if (!tray.contains(event.relatedTarget)) tray.classList.remove("drop-target");
+    });
+    tray.addEventListener("drop", async (event) => {
+      tray.classList.remove("drop-target");
+      if (!dragging || !dragging.visit || !dragging.fromTech) return;
+      event.preventDefault();
+      event.stopPropagation();
+      const drop = dragging;
+      drop.el.classList.remove("dragging");
+      dragging = null;
+      const body = new FormData();
+      body.append("version", versions.get(drop.visit) || drop.el.dataset.ver);
+      body.append("from_tech", drop.fromTech);
+      body.append("unassign", "1");
+      const what = drop.el.querySelector("b") ? drop.el.querySelector("b").textContent : "The visit";
+      let response = null;
+      let data = {};
+      try {
+        response = await fetch(urlFor(root.dataset.moveUrl, drop.visit), {
+          method: "POST",
+          body,
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        });
+        data = await response.json();
+      } catch (err) {
+        data = {};
+      }
+      if (response && response.ok && data.visit) {
+        force(data.visit);
+        announce(`${what}: ${rowName(drop.fromTech)} taken off the visit.`);
+        return;
+      }
+      if (data.visit) force(data.visit);
+      announce(`${what} was not changed: ${data.message || "the server could not be reached"}`, "error");
+    });
+  }
+
   // Quick info's "Move to…" form: what a drag does, from the keyboard (same endpoint, same checks).
   if (popover) {
     popover.addEventListener("submit", (event) => {
