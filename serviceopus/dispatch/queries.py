@@ -5,7 +5,6 @@ Each reads a fixed number of queries whatever the number of visits or technician
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import Http404
@@ -20,7 +19,7 @@ from serviceopus.jobs.status import JobStatus
 from .availability import busy_intervals
 from .exceptions import LABELS, CrewFacts, DispatchException, exceptions_for
 from .models import CrewMember, DispatchSettings, Visit, VisitEvent
-from .status import ACTIVE, VisitStatus
+from .status import VisitStatus
 
 V = VisitStatus
 TRAY_LIMIT = 50  # per tray section; the job list has the rest
@@ -441,28 +440,6 @@ def _timeline(events: list[VisitEvent], now: datetime) -> VisitTimeline:
 def job_visits(job: Job) -> list[Visit]:
     """The job's visits for its Crew & schedule tab, in order, with crews."""
     return list(with_visit_details(Visit.objects.filter(job=job)).select_related("return_of").order_by("number"))
-
-
-def open_visit_count(job_id: int) -> int:
-    return Visit.objects.filter(job_id=job_id, status__in=ACTIVE).count()
-
-
-def visit_summary(visit: Visit) -> dict[str, Any]:
-    """A visit as the board's JavaScript and the API's compact form read it."""
-    crew = list(visit.crew.all())
-    return {
-        "id": visit.pk,
-        "job": visit.job_id,
-        "number": visit.number,
-        "status": visit.status,
-        "version": visit.version,
-        "start": visit.scheduled_start.isoformat() if visit.scheduled_start else None,
-        "duration_minutes": visit.duration_minutes,
-        "window_start": visit.window_start.isoformat() if visit.window_start else None,
-        "window_end": visit.window_end.isoformat() if visit.window_end else None,
-        "lead": next((c.technician_id for c in crew if c.is_lead), None),
-        "helpers": [c.technician_id for c in crew if not c.is_lead],
-    }
 
 
 # ---- the API's visit list ------------------------------------------------------------------------

@@ -59,7 +59,3 @@ ACTION_LABELS = {
 # Who may move a visit to each status: technicians do the field steps on their own visits; the office
 # may also act on their behalf (a crew without signal calls in).
 OFFICE_ONLY_TARGETS = frozenset({V.CANCELLED})
-
-
-def allowed_targets(status: str) -> frozenset[str]:
-    return ALLOWED[status]
