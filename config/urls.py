@@ -13,5 +13,6 @@ urlpatterns = [
     path("customers/", include("serviceopus.customers.urls")),
     path("dispatch/", include("serviceopus.dispatch.urls")),
     path("field/", include("serviceopus.field.urls")),
+    path("", include("serviceopus.closeout.urls")),  # job-scoped: jobs/<id>/documents/…
     path("", include("serviceopus.jobs.urls")),
 ]

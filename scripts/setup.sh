@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
 
-apt_packages=(fonts-dejavu-core)
+# WeasyPrint renders PDFs through Pango.
+apt_packages=(fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0)
 if [ "$mode" = "test" ]; then
   apt_packages+=(postgresql-15 postgresql-contrib chromium poppler-utils)
 fi

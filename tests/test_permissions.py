@@ -81,6 +81,10 @@ MATRIX: dict[str, dict[str, int]] = {
     "dispatch:visit_quick": {**OFFICE, "tech": 403, "tech_other": 403},
     "dispatch:move": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
     "dispatch:place_job": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    # Closeout writes on the job (POST only); the actions themselves check who may waive.
+    "closeout:waive": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:unwaive": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:no_materials": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
 }
 # The admin site (staff only) and the API (its own tests: serviceopus/*/tests/test_api.py) are checked
 # elsewhere; here only that the admin refuses non-staff.
@@ -177,6 +181,9 @@ def _kwargs(name: str, world: dict, role: str) -> dict:
         "dispatch:visit_quick": {"visit_id": visit.pk},
         "dispatch:move": {"visit_id": visit.pk},
         "dispatch:place_job": {"job_id": job.pk},
+        "closeout:waive": {"job_id": job.pk},
+        "closeout:unwaive": {"job_id": job.pk},
+        "closeout:no_materials": {"job_id": job.pk},
     }.get(name, {})
 
 

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "serviceopus.jobs",
     "serviceopus.dispatch",
     "serviceopus.field",
+    "serviceopus.closeout",
     "serviceopus.api",
 ]
 

@@ -34,19 +34,28 @@ OFFICE_WRITE = {
     "dispatch.transition_visit",
     "field.review_time",
     "field.add_time",
+    "closeout.record_evidence",
+    "closeout.report_incident",
+    "closeout.manage_incidents",
+    "closeout.review_quality",
 }
 
 # Django model permissions for the configuration kept in the admin site (job types, tags, skills,
 # technicians and their shifts), so a manager who is staff can use it without being a superuser.
 CONFIGURATION = {
     f"{app}.{action}_{model}"
-    for app, models in {"jobs": ("jobtype", "tag"), "crew": ("skill", "technician", "weeklyshift", "timeoff"), "dispatch": ("dispatchsettings",)}.items()
+    for app, models in {
+        "jobs": ("jobtype", "tag"),
+        "crew": ("skill", "technician", "weeklyshift", "timeoff"),
+        "dispatch": ("dispatchsettings",),
+        "closeout": ("checklisttemplate", "checklistitem", "closeoutrequirement"),
+    }.items()
     for model in models
     for action in ("view", "add", "change", "delete")
 }
 
 # Decisions a manager takes: overriding the scheduling checks (with a reason, recorded), configuration.
-MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks"}
+MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks", "closeout.waive_blocker"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | MANAGING | {"accounts.manage_users"}),
@@ -55,5 +64,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
     # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
     # Their visits: dispatch.actions checks they are on the crew; their own time: field.actions.
-    Role.TECHNICIAN: frozenset({"jobs.transition_job", "jobs.edit_line_items", "jobs.add_note", "dispatch.transition_visit", "field.add_time"}),
+    # Closeout evidence (checklists, photos, signatures, "no materials used") and incident reports too.
+    Role.TECHNICIAN: frozenset(
+        {
+            "jobs.transition_job",
+            "jobs.edit_line_items",
+            "jobs.add_note",
+            "dispatch.transition_visit",
+            "field.add_time",
+            "closeout.record_evidence",
+            "closeout.report_incident",
+        }
+    ),
 }

@@ -23,6 +23,7 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.crew.models import Technician
 from serviceopus.field.actions import record_visit_transition
 from serviceopus.jobs.actions import TransitionRefused, job_transition
+from serviceopus.jobs.guards import transition_blockers
 from serviceopus.jobs.models import Job, JobEvent, JobTechnician
 from serviceopus.jobs.status import JobStatus
 
@@ -494,6 +495,8 @@ def visit_transition(
                 allowed=sorted(ALLOWED[current]),
                 version=visit.version,
             )
+        if to == V.COMPLETED and outcome == Outcome.FINISHED:
+            _refuse_finish_while_blocked(visit)
         now = timezone.now()
         stamp = {V.EN_ROUTE: "en_route_at", V.ARRIVED: "arrived_at", V.PAUSED: "paused_at", V.DEPARTED: "departed_at", V.COMPLETED: "completed_at"}
         values: dict[str, Any] = {"status": to, "version": F("version") + 1, "updated_at": now}
@@ -525,6 +528,29 @@ def visit_transition(
     return visit
 
 
+# Called in the transaction that drafts a return visit, as hook(actor=, visit=, return_visit=): the
+# closeout app carries the visit's unfinished checklists over (registered from its AppConfig.ready).
+RETURN_VISIT_HOOKS: list[Any] = []
+
+
+def _refuse_finish_while_blocked(visit: Visit) -> None:
+    """Finishing the job's last open visit finishes its work: refuse while the job's completion
+    blockers (the closeout engine, through the job's guards) are open, so the crew fixes them on site.
+    An earlier day of multi-day work finishes without them."""
+    others_open = Visit.objects.filter(job_id=visit.job_id).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
+    if others_open:
+        return
+    blockers = transition_blockers(Job.objects.get(pk=visit.job_id), JobStatus.WORK_COMPLETE)
+    if blockers:
+        raise VisitRefused(
+            "blocked",
+            "The work cannot be finished yet: " + " ".join(b.message.rstrip(".") + "." for b in blockers),
+            current_status=visit.status,
+            blockers=[b.as_dict() for b in blockers],
+            version=visit.version,
+        )
+
+
 def _job_follow(actor: User, job: Job, visit: Visit, to: str, note: str) -> None:
     """Ask the job to follow its visit through job_transition, in a savepoint: when the job's own rules
     refuse (a completion blocker, say), the visit's change still stands and the refusal is noted on
@@ -551,24 +577,27 @@ def _job_follows_visit(actor: User, visit: Visit, to: str, outcome: str) -> None
         if not still_open and job.status == JobStatus.IN_PROGRESS:
             _job_follow(actor, job, visit, JobStatus.WORK_COMPLETE, f"Visit {visit.number} finished")
     elif to == V.COMPLETED and outcome == Outcome.RETURN_NEEDED:
-        number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
-        draft = Visit.objects.create(
+        draft = draft_return_visit(
+            actor=actor,
             job=job,
-            number=number,
-            status=V.UNSCHEDULED,
             duration_minutes=visit.duration_minutes,
-            return_of=visit,
-            created_by=actor,
             crew_notes=f"Return visit after visit {visit.number}.",
+            event=f"Return visit drafted after visit {visit.number}; schedule it on the dispatch board",
+            return_of=visit,
         )
-        _visit_event(
-            draft,
-            actor,
-            VisitEvent.Kind.SCHEDULED,
-            f"Return visit drafted after visit {visit.number}; schedule it on the dispatch board",
-            new=V.UNSCHEDULED,
-            data={"return_of": visit.pk},
-        )
+        for hook in RETURN_VISIT_HOOKS:
+            hook(actor=actor, visit=visit, return_visit=draft)
+
+
+def draft_return_visit(*, actor: User, job: Job, duration_minutes: int, crew_notes: str, event: str, return_of: Visit | None = None) -> Visit:
+    """An unscheduled visit for dispatch to place (a return needed on site, a failed quality review).
+    Call inside the caller's transaction, with the job locked."""
+    number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
+    draft = Visit.objects.create(
+        job=job, number=number, status=V.UNSCHEDULED, duration_minutes=duration_minutes, return_of=return_of, created_by=actor, crew_notes=crew_notes[:5000]
+    )
+    _visit_event(draft, actor, VisitEvent.Kind.SCHEDULED, event, new=V.UNSCHEDULED, data={"return_of": return_of.pk} if return_of else {})
+    return draft
 
 
 def visit_finish_and_depart(*, actor: User, visit_id: int, expected: str = "", lat: Decimal | float | None = None, lng: Decimal | float | None = None) -> Visit:

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from serviceopus.closeout.phone import visit_closeout
 from serviceopus.core.errors import DomainError, InvalidInput
 from serviceopus.dispatch import actions as dispatch_actions
 from serviceopus.dispatch.queries import access_visit_for_user, today
@@ -73,6 +74,7 @@ def _visit_page(request: HttpRequest, visit_id: int, *, status: int = 200, **ext
         "can_act": request.user.has_perm("dispatch.transition_visit"),
         "pause_reasons": queries.PAUSE_REASONS,
         "nav_active": "my_day",
+        "closeout": visit_closeout(request, screen.visit),
         **extra,
     }
     return render_page(request, "field/visit.html", context, fragments={"visit-panel": "panel"}, status=status)

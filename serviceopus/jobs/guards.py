@@ -1,10 +1,12 @@
 """Guards on job transitions, beyond the transition table.
 
-`transition_blockers(job, to)` returns every reason the move is refused, explained. Later capabilities
-plug in here: completion blockers before work_complete, open follow-ups and incidents before closed,
-dependencies before in_progress. job_transition calls this one function and nothing else.
+`transition_blockers(job, to)` returns every reason the move is refused, explained. Apps built on jobs
+plug their rules in with `register_guard` (the closeout app: completion blockers before work_complete,
+open incidents before closed), so jobs imports none of them. job_transition calls this one function and
+nothing else; the dispatch app asks it too before a visit finishes the job's work.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from serviceopus.dispatch.status import ACTIVE as ACTIVE_VISIT_STATUSES
@@ -18,9 +20,23 @@ class Blocker:
     code: str
     message: str
     items: list[str] = field(default_factory=list)
+    # Where to fix it: a workspace tab slug, and the section of the technician's visit screen.
+    tab: str = ""
+    anchor: str = ""
+    waivable: bool = False
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "items": self.items}
+        return {"code": self.code, "message": self.message, "items": self.items, "tab": self.tab, "waivable": self.waivable}
+
+
+Guard = Callable[[Job, str], list[Blocker]]
+_GUARDS: list[Guard] = []
+
+
+def register_guard(guard: Guard) -> None:
+    """Add a rule (called from an AppConfig.ready): guard(job, to) returns its blockers for that move."""
+    if guard not in _GUARDS:
+        _GUARDS.append(guard)
 
 
 def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blocker]:
@@ -42,4 +58,6 @@ def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blo
             )
     if to == JobStatus.INVOICED and not job.line_items.exists():
         blockers.append(Blocker("nothing_to_invoice", "Add at least one line item before invoicing."))
+    for guard in _GUARDS:
+        blockers.extend(guard(job, to))
     return blockers

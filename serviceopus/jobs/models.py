@@ -194,6 +194,7 @@ class JobEvent(models.Model):
         NOTE = "note", "Note"
         VISIT = "visit", "Visit"
         TIME = "time", "Time"
+        CLOSEOUT = "closeout", "Closeout"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -18,7 +18,7 @@ V = VisitStatus
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "crew-panel"}
 # The workspace with the crew tab: session, user, job, the header's four related lists; the visits with
 # crews (four), their timelines (one); for the office the technician choices and the dispatch settings.
-CREW_TAB_QUERIES = 14
+CREW_TAB_QUERIES = 15  # + the closeout panel's requirements
 WEEK_QUERIES = 4  # session, user, technicians, their crew places with visit, job, customer, address, type
 TECHNICIAN_WEEK_QUERIES = 6  # session, user, the technician, the week (technicians, crew places), time off
 

@@ -19,7 +19,7 @@ from tests.factories import JobFactory, VisitFactory
 V = VisitStatus
 LOCAL = "%Y-%m-%dT%H:%M"
 # session, user, job, its assets, skills, technicians and tags, the entries, the technicians to choose from
-TIME_TAB_QUERIES = 9
+TIME_TAB_QUERIES = 10  # includes the closeout panel's requirements query
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "time-panel"}
 
 

@@ -37,8 +37,8 @@ LIST_QUERIES = 9  # session, user, 3 filter choices, page, technicians, tags, ca
 LIST_SEARCH_QUERIES = 11  # the same, plus the text search run once for the page and once for the count
 BOARD_QUERIES = 24  # as the list, plus 8 column pages, the cards, and 8 capped counts
 BOARD_SEARCH_QUERIES = 25  # … plus the text search, run once for all columns
-WORKSPACE_QUERIES = 7  # session, user, job (+ customer, location, contact, type), 4 related lists
-WORKSPACE_TAB_QUERIES = 8  # … plus the tab's own list (line items, notes or timeline)
+WORKSPACE_QUERIES = 8  # session, user, job (+ customer, location, contact, type), 4 related lists, closeout requirements
+WORKSPACE_TAB_QUERIES = 9  # … plus the tab's own list (line items, notes or timeline)
 
 
 def html(response) -> str:

@@ -108,6 +108,16 @@ def register_tab(slug: str, loader: Callable[..., dict[str, Any]]) -> None:
     TAB_LOADERS[slug] = loader
 
 
+HEADER_PANELS: list[Callable[..., dict[str, Any]]] = []
+
+
+def register_header_panel(loader: Callable[..., dict[str, Any]]) -> None:
+    """Let another app add a panel under the job header (the closeout app: what still blocks the
+    work). loader(request, job) returns the panel's context with `template`, or {} to show nothing."""
+    if loader not in HEADER_PANELS:
+        HEADER_PANELS.append(loader)
+
+
 def workspace_context(request: HttpRequest, job: Job, tab: str, **extra: Any) -> dict[str, Any]:
     """Header, facts and the one tab's data: a fixed number of queries whatever the job holds."""
     loader = TAB_LOADERS.get(tab)
@@ -124,6 +134,7 @@ def workspace_context(request: HttpRequest, job: Job, tab: str, **extra: Any) ->
         "can_edit": request.user.has_perm("jobs.edit_job"),
         "can_transition": request.user.has_perm("jobs.transition_job"),
         "nav_active": "list",
+        "header_panels": [panel for panel in (load(request, job) for load in HEADER_PANELS) if panel],
         **(loader(request, job, **extra) if loader else {}),
     }
 

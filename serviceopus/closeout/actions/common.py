@@ -1,0 +1,35 @@
+"""Helpers the closeout actions share: locking the job they write to, and its timeline event."""
+
+from django.db import connection
+
+from serviceopus.accounts.models import User
+from serviceopus.core.errors import DomainError
+from serviceopus.jobs.models import Job, JobEvent
+from serviceopus.jobs.status import JobStatus
+
+# Evidence can still be added after the work is complete (a late photo, a signature for the invoice),
+# but not to a job that is closed or cancelled.
+LOCKED_STATUSES = (JobStatus.CLOSED, JobStatus.CANCELLED)
+
+
+def lock_job(job_id: int) -> Job:
+    """The job row, locked until commit on PostgreSQL (SQLite's IMMEDIATE transaction already holds
+    the write lock). Call inside transaction.atomic()."""
+    qs = Job.objects.select_for_update() if connection.vendor == "postgresql" else Job.objects
+    return qs.get(pk=job_id)
+
+
+def open_job(job_id: int) -> Job:
+    job = lock_job(job_id)
+    if job.status in LOCKED_STATUSES:
+        raise DomainError("job_locked", f"Job {job.number} is {JobStatus(job.status).label.lower()}; its closeout can no longer change.")
+    return job
+
+
+def closeout_event(job: Job, actor: User | None, message: str, *, data: dict | None = None) -> JobEvent:
+    return JobEvent.objects.create(job=job, actor=actor, kind=JobEvent.Kind.CLOSEOUT, message=message[:500], data=data or {})
+
+
+def require(actor: User, perm: str, message: str) -> None:
+    if not actor.has_perm(perm):
+        raise DomainError("forbidden", message)

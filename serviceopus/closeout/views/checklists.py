@@ -1,0 +1,15 @@
+"""checklists"""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from serviceopus.dispatch.models import Visit
+from serviceopus.jobs.models import Job
+
+urlpatterns: list[Any] = []
+
+
+def phone_context(request: HttpRequest, visit: Visit, job: Job) -> dict[str, Any]:
+    """Context of this topic's section on the technician's visit screen."""
+    return {}

@@ -1,0 +1,5 @@
+"""The service report PDF."""
+
+from typing import Any
+
+urlpatterns: list[Any] = []
