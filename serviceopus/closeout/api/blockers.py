@@ -1,0 +1,5 @@
+"""The closeout API: blockers."""
+
+from ninja import Router
+
+router = Router(tags=["closeout"])

@@ -1,0 +1,5 @@
+"""The closeout API: checklists."""
+
+from ninja import Router
+
+router = Router(tags=["closeout"])

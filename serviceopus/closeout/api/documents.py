@@ -1,0 +1,5 @@
+"""The closeout API: documents."""
+
+from ninja import Router
+
+router = Router(tags=["closeout"])

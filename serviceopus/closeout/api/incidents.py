@@ -1,0 +1,5 @@
+"""The closeout API: incidents."""
+
+from ninja import Router
+
+router = Router(tags=["closeout"])

@@ -1,0 +1,5 @@
+"""The closeout API: quality."""
+
+from ninja import Router
+
+router = Router(tags=["closeout"])
