@@ -1,0 +1,1 @@
+// checklists: see the closeout app

@@ -1,0 +1,1 @@
+// signature_pad: see the closeout app
