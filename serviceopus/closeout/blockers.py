@@ -58,9 +58,13 @@ def job_requirements(job: Job) -> list[CloseoutRequirement]:
     return list(by_code.values())
 
 
+# Requirements the crew cannot meet on site: they hold the job's work_complete, not the visit's finish.
+OFFICE_ONLY = frozenset({K.TIME_REVIEWED, K.QUALITY_PASSED})
+
+
 def _blocker(req: CloseoutRequirement, message: str, items: list[str] | None = None) -> Blocker:
     tab, anchor = FIX_AT[RequirementKind(req.kind)]
-    return Blocker(req.code, message, items or [], tab=tab, anchor=anchor, waivable=True)
+    return Blocker(req.code, message, items or [], tab=tab, anchor=anchor, waivable=True, office_only=req.kind in OFFICE_ONLY)
 
 
 def _checklists(job: Job, req: CloseoutRequirement) -> Blocker | None:

@@ -536,11 +536,13 @@ RETURN_VISIT_HOOKS: list[Any] = []
 def _refuse_finish_while_blocked(visit: Visit) -> None:
     """Finishing the job's last open visit finishes its work: refuse while the job's completion
     blockers (the closeout engine, through the job's guards) are open, so the crew fixes them on site.
-    An earlier day of multi-day work finishes without them."""
+    An earlier day of multi-day work finishes without them, and so do blockers only the office can
+    clear after the crew has left (time and quality review): the job then waits in progress, with
+    the reason on its timeline, until the office moves it."""
     others_open = Visit.objects.filter(job_id=visit.job_id).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
     if others_open:
         return
-    blockers = transition_blockers(Job.objects.get(pk=visit.job_id), JobStatus.WORK_COMPLETE)
+    blockers = [b for b in transition_blockers(Job.objects.get(pk=visit.job_id), JobStatus.WORK_COMPLETE) if not b.office_only]
     if blockers:
         raise VisitRefused(
             "blocked",

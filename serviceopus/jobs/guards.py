@@ -24,9 +24,12 @@ class Blocker:
     tab: str = ""
     anchor: str = ""
     waivable: bool = False
+    # Met only by the office after the crew has left (time review, quality review): it holds the job's
+    # work_complete but not the crew's "finished" on site, which they could never satisfy.
+    office_only: bool = False
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "items": self.items, "tab": self.tab, "waivable": self.waivable}
+        return {"code": self.code, "message": self.message, "items": self.items, "tab": self.tab, "waivable": self.waivable, "office_only": self.office_only}
 
 
 Guard = Callable[[Job, str], list[Blocker]]
