@@ -18,7 +18,8 @@ def visit_closeout(request: HttpRequest, visit: Visit) -> dict[str, Any]:
     states = blockers.closeout_state(job)
     return {
         "requirements": states,
-        "open_blockers": [s for s in states if s.state == "open"],
+        "open_blockers": [s for s in states if s.state == "open" and s.blocker and not s.blocker.office_only],
+        "office_pending": [s for s in states if s.state == "open" and s.blocker and s.blocker.office_only],
         "needs_materials": any(s.code == "materials" for s in states),
         "no_materials": MaterialsConfirmation.objects.filter(job=job).first(),
         "checklists": checklists.phone_context(request, visit, job),
