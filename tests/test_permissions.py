@@ -5,6 +5,7 @@ saying who may open it. Technicians ("tech") act on a job assigned to them; "tec
 technician on a job assigned to someone else. Customers and tokens are not per-technician records.
 """
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,23 @@ MATRIX: dict[str, dict[str, int]] = {
     "closeout:waive": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
     "closeout:unwaive": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
     "closeout:no_materials": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:report": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:document_upload": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:document_file": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:document_thumb": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:document_edit": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:document_delete": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:signature_capture": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:signature_image": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:quality_add": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:incident_report": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:incident_edit": {**OFFICE, "tech": 200, "tech_other": 404},
+    "closeout:incident_resolve": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:incident_reopen": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:incident_photo": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:checklist_add": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:checklist_answer": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
+    "closeout:checklist_clear": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
 }
 # The admin site (staff only) and the API (its own tests: serviceopus/*/tests/test_api.py) are checked
 # elsewhere; here only that the admin refuses non-staff.
@@ -115,6 +133,43 @@ def _time_entry(job, technician):  # type: ignore[no-untyped-def]
     return TimeEntry.objects.create(job=job, technician=technician, kind=TimeEntry.Kind.WORK, start=end - timedelta(hours=1), end=end)
 
 
+def _photo(job, actor):  # type: ignore[no-untyped-def]
+    """A photo really stored (with its thumbnail), so that serving it is what the matrix checks."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from serviceopus.closeout.actions.documents import document_upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 80, 20 + job.pk % 200)).save(buffer, "JPEG")
+    document, _ = document_upload(actor=actor, job_id=job.pk, upload=SimpleUploadedFile("site.jpg", buffer.getvalue()), tag="before")
+    return document
+
+
+def _signature(job, actor):  # type: ignore[no-untyped-def]
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    from serviceopus.closeout import signing
+    from serviceopus.closeout.actions.signatures import signature_capture
+
+    image = Image.new("RGBA", (300, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(image).line([(10, 80), (120, 20), (290, 70)], fill=(0, 0, 0, 255), width=4)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return signature_capture(
+        actor=actor, job_id=job.pk, signer_name="Casey Customer", role="customer", image_data_url=data_url, signed_hash=signing.current_hash(job)
+    )
+
+
+def _incident(job, actor):  # type: ignore[no-untyped-def]
+    from serviceopus.closeout.actions.incidents import incident_report
+
+    return incident_report(actor=actor, job_id=job.pk, kind="complaint", severity="low", description="Mud on the carpet")
+
+
 @pytest.fixture
 def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[no-untyped-def]
     location = LocationFactory()
@@ -134,6 +189,12 @@ def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[n
         "other_visit": VisitFactory(job=other, crew=[tech_b]),
         "own_time": _time_entry(own, tech_a),
         "other_time": _time_entry(other, tech_b),
+        "own_photo": _photo(own, owner),
+        "other_photo": _photo(other, owner),
+        "own_signature": _signature(own, owner),
+        "other_signature": _signature(other, owner),
+        "own_incident": _incident(own, owner),
+        "other_incident": _incident(other, owner),
     }
 
 
@@ -142,6 +203,9 @@ def _kwargs(name: str, world: dict, role: str) -> dict:
     item = world["other_item"] if role == "tech_other" else world["own_item"]
     visit = world["other_visit"] if role == "tech_other" else world["own_visit"]
     time_entry = world["other_time"] if role == "tech_other" else world["own_time"]
+    photo = world["other_photo"] if role == "tech_other" else world["own_photo"]
+    signature = world["other_signature"] if role == "tech_other" else world["own_signature"]
+    incident = world["other_incident"] if role == "tech_other" else world["own_incident"]
     return {
         "jobs:detail": {"job_id": job.pk},
         "jobs:tab": {"job_id": job.pk, "tab": "line-items"},
@@ -184,6 +248,23 @@ def _kwargs(name: str, world: dict, role: str) -> dict:
         "closeout:waive": {"job_id": job.pk},
         "closeout:unwaive": {"job_id": job.pk},
         "closeout:no_materials": {"job_id": job.pk},
+        "closeout:report": {"job_id": job.pk},
+        "closeout:document_upload": {"job_id": job.pk},
+        "closeout:document_file": {"job_id": job.pk, "document_id": photo.pk},
+        "closeout:document_thumb": {"job_id": job.pk, "document_id": photo.pk},
+        "closeout:document_edit": {"job_id": job.pk, "document_id": photo.pk},
+        "closeout:document_delete": {"job_id": job.pk, "document_id": photo.pk},
+        "closeout:signature_capture": {"job_id": job.pk},
+        "closeout:signature_image": {"job_id": job.pk, "signature_id": signature.pk},
+        "closeout:quality_add": {"job_id": job.pk},
+        "closeout:incident_report": {"job_id": job.pk},
+        "closeout:incident_edit": {"job_id": job.pk, "incident_id": incident.pk},
+        "closeout:incident_resolve": {"job_id": job.pk, "incident_id": incident.pk},
+        "closeout:incident_reopen": {"job_id": job.pk, "incident_id": incident.pk},
+        "closeout:incident_photo": {"job_id": job.pk, "incident_id": incident.pk},
+        "closeout:checklist_add": {"job_id": job.pk},
+        "closeout:checklist_answer": {"job_id": job.pk, "template_id": 1, "item_key": "1"},
+        "closeout:checklist_clear": {"job_id": job.pk, "template_id": 1, "item_key": "1"},
     }.get(name, {})
 
 

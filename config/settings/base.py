@@ -89,6 +89,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "serviceopus" / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# The largest document or photo a user may upload (closeout/uploads.py); larger files are refused.
+CLOSEOUT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The API's Idempotency-Key reads the whole request body into memory to hash it, and Django refuses
+# bodies over this size there (2.5 MB by default): one photo upload with a key must fit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = CLOSEOUT_MAX_UPLOAD_BYTES + 1024 * 1024
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -103,7 +108,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # WeasyPrint reports every rendering step (and its stylesheets load at import) at INFO.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
 }
 
 # Sign-in throttling: after this many failures per username or address within the window, refuse.

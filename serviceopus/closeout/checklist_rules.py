@@ -28,6 +28,11 @@ class Checklist:
     def answered_count(self) -> int:
         return sum(1 for item in self.items if is_answered(item, self.answers.get(item["key"])))
 
+    @property
+    def status(self) -> str:
+        """not_started for a job-type template nobody has answered yet; otherwise the run's open or complete."""
+        return self.run.status if self.run is not None else "not_started"
+
 
 def is_answered(item: dict, answer: ChecklistAnswer | None) -> bool:
     if answer is None:
@@ -52,9 +57,9 @@ def out_of_range(item: dict, value: Decimal) -> bool:
 
 def job_checklists(job: Job) -> list[Checklist]:
     """Every checklist of the job with its answers, in a fixed number of queries (three or four)."""
-    runs = list(ChecklistRun.objects.filter(job=job).order_by("id"))
+    runs = list(ChecklistRun.objects.filter(job=job).select_related("visit", "carried_from").order_by("id"))
     answers: dict[int, dict[str, ChecklistAnswer]] = {run.pk: {} for run in runs}
-    for answer in ChecklistAnswer.objects.filter(run__in=runs).select_related("answered_by", "document"):
+    for answer in ChecklistAnswer.objects.filter(run__in=runs).select_related("answered_by", "document", "visit"):
         answers[answer.run_id][answer.item_key] = answer
     started = {run.template_id for run in runs}
     checklists = [Checklist(run.template_id, run.name, run.template_version, list(run.items), run, answers[run.pk]) for run in runs]
@@ -70,3 +75,43 @@ def job_checklists(job: Job) -> list[Checklist]:
 def open_required_items(job: Job) -> list[str]:
     """Labels of the required items still without an answer, across the job's checklists."""
     return [item["label"] for checklist in job_checklists(job) for item in checklist.open_required()]
+
+
+# ---- how answers and ranges read ----------------------------------------------------------------
+
+
+def format_decimal(value: Decimal | str | None) -> str:
+    """A reading as people write it: "12.500" → "12.5", "100.000" → "100" (never "1E+2")."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def range_text(item: dict) -> str:
+    """The allowed range of a number item: "3.5–10.5 psi", "at least 3.5 psi", "" when it has none."""
+    low, high, unit = format_decimal(item.get("min")), format_decimal(item.get("max")), item.get("unit") or ""
+    if low and high:
+        text = f"{low}–{high}"
+    elif low:
+        text = f"at least {low}"
+    elif high:
+        text = f"at most {high}"
+    else:
+        return ""
+    return f"{text} {unit}".rstrip()
+
+
+def answer_text(item: dict, answer: ChecklistAnswer | None) -> str:
+    """The answer in words, for the office listing and the phone: "Yes", "12 psi", "Clean"…"""
+    if not is_answered(item, answer):
+        return ""
+    assert answer is not None
+    kind = item["kind"]
+    if kind == ItemKind.YES_NO:
+        return "Yes" if answer.value_bool else "No"
+    if kind == ItemKind.NUMBER:
+        return f"{format_decimal(answer.value_number)} {item.get('unit') or ''}".rstrip()
+    if kind == ItemKind.PHOTO:
+        return "Photo" + (f" ({answer.document.original_name})" if answer.document_id and answer.document else "")
+    return answer.value_text

@@ -605,9 +605,17 @@ def draft_return_visit(*, actor: User, job: Job, duration_minutes: int, crew_not
 def visit_finish_and_depart(*, actor: User, visit_id: int, expected: str = "", lat: Decimal | float | None = None, lng: Decimal | float | None = None) -> Visit:
     """The phone's one tap: depart (from arrived, working or paused) and complete as finished, in one
     transaction, so the job is asked for work complete at once."""
-    with transaction.atomic():
-        visit = visit_transition(actor=actor, visit_id=visit_id, to=V.DEPARTED, expected=expected, lat=lat, lng=lng)
-        return visit_transition(actor=actor, visit_id=visit.pk, to=V.COMPLETED, outcome=Outcome.FINISHED, expected=V.DEPARTED, lat=lat, lng=lng)
+    try:
+        with transaction.atomic():
+            visit = visit_transition(actor=actor, visit_id=visit_id, to=V.DEPARTED, expected=expected, lat=lat, lng=lng)
+            return visit_transition(actor=actor, visit_id=visit.pk, to=V.COMPLETED, outcome=Outcome.FINISHED, expected=V.DEPARTED, lat=lat, lng=lng)
+    except VisitRefused as refused:
+        if refused.code == "blocked":
+            # The departure was rolled back with the refusal: report the status the visit kept.
+            kept = Visit.objects.filter(pk=visit_id).values_list("status", "version").first()
+            if kept:
+                refused.details["current_status"], refused.details["version"] = kept
+        raise
 
 
 def next_actions(visit: Visit) -> list[tuple[str, str]]:

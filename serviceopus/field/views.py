@@ -96,7 +96,7 @@ def _refused(request: HttpRequest, visit_id: int, exc: DomainError) -> HttpRespo
     """Say why and show the visit as it is now. A My day card's refusal goes back to My day."""
     message = exc.message
     current = exc.details.get("current_status")
-    if current and current in V.values and "already" not in message:
+    if current and current in V.values and "already" not in message and exc.code != "blocked":
         message += f" It is {V(current).label.lower()} now."
     messages.error(request, message)
     if request.POST.get("next") and not wants_fragment(request, "visit-panel"):

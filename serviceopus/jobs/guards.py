@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from serviceopus.dispatch.status import ACTIVE as ACTIVE_VISIT_STATUSES
+from serviceopus.dispatch.status import VisitStatus
 
 from .models import Job
 from .status import JobStatus
@@ -57,6 +58,18 @@ def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blo
             blockers.append(
                 Blocker(
                     "open_visits", f"Cancel its open {label} first: " + ", ".join(f"visit {n}" for n in open_visits) + ".", [f"visit {n}" for n in open_visits]
+                )
+            )
+    if to == JobStatus.CLOSED:
+        # A drafted return visit is work still owed to the customer: schedule it, or cancel it with a reason.
+        drafts = list(job.visits.filter(status=VisitStatus.UNSCHEDULED).order_by("number").values_list("number", flat=True))
+        if drafts:
+            blockers.append(
+                Blocker(
+                    "unscheduled_return_visit",
+                    "Schedule or cancel the drafted return " + ("visit " if len(drafts) == 1 else "visits ") + ", ".join(str(n) for n in drafts) + " first.",
+                    [f"visit {n}" for n in drafts],
+                    tab="crew",
                 )
             )
     if to == JobStatus.INVOICED and not job.line_items.exists():

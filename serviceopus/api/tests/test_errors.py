@@ -200,7 +200,8 @@ def test_every_post_documents_the_idempotency_key(document):
     for path, operation in posts:
         headers = [p for p in operation["parameters"] if p["in"] == "header"]
         assert [h["name"] for h in headers] == ["Idempotency-Key"], path
-        assert "400" in {str(c) for c in operation["responses"]}, path
+        if "requestBody" in operation:  # 400 is a body that is not JSON: a bodyless POST cannot send one
+            assert "400" in {str(c) for c in operation["responses"]}, path
 
 
 def test_input_bodies_refuse_unknown_fields_in_the_document_too(document):

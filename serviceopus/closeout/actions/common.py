@@ -3,7 +3,7 @@
 from django.db import connection
 
 from serviceopus.accounts.models import User
-from serviceopus.core.errors import DomainError
+from serviceopus.core.errors import ConflictError, DomainError
 from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
 
@@ -22,7 +22,7 @@ def lock_job(job_id: int) -> Job:
 def open_job(job_id: int) -> Job:
     job = lock_job(job_id)
     if job.status in LOCKED_STATUSES:
-        raise DomainError("job_locked", f"Job {job.number} is {JobStatus(job.status).label.lower()}; its closeout can no longer change.")
+        raise ConflictError("job_locked", f"Job {job.number} is {JobStatus(job.status).label.lower()}; its closeout can no longer change.")
     return job
 
 

@@ -17,6 +17,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
+from serviceopus.closeout.seeding import ensure_closeout
 from serviceopus.customers.models import Asset, Contact, Customer, Location
 from serviceopus.dispatch.demo_schedule import Calendar, DemoSchedule, Planned, add_time_off
 from serviceopus.jobs import actions
@@ -125,6 +126,8 @@ class DemoBuilder:
         schedule.build(self.plans)
         # Jobs whose visits went through the actions are in step already.
         schedule.sync(sorted({j.pk for j in stamps.jobs} - schedule.synced))
+        # Closeout rules last: the past work above was completed before they existed.
+        ensure_closeout(self.rng, office=self.office, now=self.now)
         return {s: statuses.count(s) for s in STATUS_MIX}
 
     # ---- customers, sites, contacts, assets -------------------------------------------------------
