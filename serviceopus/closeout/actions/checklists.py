@@ -21,7 +21,7 @@ from serviceopus.jobs.models import Job
 from .. import uploads
 from ..checklist_rules import format_decimal, is_answered, out_of_range, range_text
 from ..models import ChecklistAnswer, ChecklistItem, ChecklistRun, ChecklistTemplate, Document, ItemKind
-from .common import closeout_event, open_job, require
+from .common import closeout_event, open_job, require, visit_of_job
 
 MAX_TEXT = 2000
 # The answer column: DecimalField(max_digits=12, decimal_places=3).
@@ -51,7 +51,7 @@ def checklist_answer(
     require(actor, "closeout.record_evidence", "You may not fill checklists.")
     with transaction.atomic():
         job = open_job(job_id)
-        visit = _visit_of_job(job, visit_id)
+        visit = visit_of_job(job, visit_id, "That visit is not one of this job's.")
         run, items = _run_or_template_items(job, template_id)
         item = _item(items, item_key)
         typed = _clean_value(job, item, value, document_id)  # before anything is written
@@ -95,7 +95,7 @@ def checklist_answer_photo(*, actor: User, job_id: int, template_id: int, item_k
     require(actor, "closeout.record_evidence", "You may not fill checklists.")
     with transaction.atomic():  # a short look, before any slow work: the job's state, the visit, the item
         job = open_job(job_id)
-        _visit_of_job(job, visit_id)
+        visit_of_job(job, visit_id, "That visit is not one of this job's.")
         _, items = _run_or_template_items(job, template_id)
         item = _item(items, item_key)
         if item["kind"] != ItemKind.PHOTO:
@@ -172,15 +172,6 @@ def carry_over_to_return_visit(*, actor: User, visit: Visit, return_visit: Visit
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-
-
-def _visit_of_job(job: Job, visit_id: int | None) -> Visit | None:
-    if visit_id is None:
-        return None
-    visit = Visit.objects.filter(pk=visit_id, job=job).first()
-    if visit is None:
-        raise InvalidInput("That visit is not one of this job's.", {"visit": "No such visit on this job."})
-    return visit
 
 
 def _run_or_template_items(job: Job, template_id: int) -> tuple[ChecklistRun | None, list[dict]]:

@@ -3,7 +3,8 @@
 from django.db import connection
 
 from serviceopus.accounts.models import User
-from serviceopus.core.errors import ConflictError, DomainError
+from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
+from serviceopus.dispatch.models import Visit
 from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
 
@@ -33,3 +34,14 @@ def closeout_event(job: Job, actor: User | None, message: str, *, data: dict | N
 def require(actor: User, perm: str, message: str) -> None:
     if not actor.has_perm(perm):
         raise DomainError("forbidden", message)
+
+
+def visit_of_job(job: Job, visit_id: int | None, message: str) -> Visit | None:
+    """The visit evidence is recorded on, which must be one of this job's (`message` says what was
+    refused: "The signature was not saved.")."""
+    if visit_id is None:
+        return None
+    visit = Visit.objects.filter(pk=visit_id, job=job).first()
+    if visit is None:
+        raise InvalidInput(message, {"visit": "That visit is not one of this job's."})
+    return visit

@@ -14,11 +14,10 @@ from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
-from serviceopus.dispatch.models import Visit
 from serviceopus.jobs.models import Job
 
 from ..models import Document, Incident
-from .common import closeout_event, open_job, require
+from .common import closeout_event, open_job, require, visit_of_job
 
 Kind, Severity, Status = Incident.Kind, Incident.Severity, Incident.Status
 EDITABLE = ("kind", "severity", "description", "owner_id")
@@ -96,11 +95,7 @@ def incident_report(
         raise InvalidInput("The incident was not reported.", fields)
     with transaction.atomic():
         job = open_job(job_id)
-        visit = None
-        if visit_id is not None:
-            visit = Visit.objects.filter(pk=visit_id, job=job).first()
-            if visit is None:
-                raise InvalidInput("The incident was not reported.", {"visit": "That visit is not one of this job's."})
+        visit = visit_of_job(job, visit_id, "The incident was not reported.")
         incident = Incident.objects.create(job=job, visit=visit, kind=kind, severity=severity, description=description, owner=owner, reported_by=actor)
         closeout_event(
             job,

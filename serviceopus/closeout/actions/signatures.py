@@ -18,11 +18,10 @@ from PIL import Image, UnidentifiedImageError
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, InvalidInput
-from serviceopus.dispatch.models import Visit
 
 from .. import signing
 from ..models import Signature
-from .common import closeout_event, open_job, require
+from .common import closeout_event, open_job, require, visit_of_job
 
 MAX_IMAGE_BYTES = 1_000_000
 MAX_SIDE = 4000
@@ -138,11 +137,7 @@ def signature_capture(
     try:
         with transaction.atomic():
             job = open_job(job_id)
-            visit = None
-            if visit_id is not None:
-                visit = Visit.objects.filter(pk=visit_id, job=job).first()
-                if visit is None:
-                    raise InvalidInput("The signature was not saved.", {"visit": "That visit is not one of this job's."})
+            visit = visit_of_job(job, visit_id, "The signature was not saved.")
             content = signing.signed_content(job)
             digest = signing.content_hash(content)
             if digest != signed_hash:

@@ -33,6 +33,7 @@ from serviceopus.jobs.views.workspace import workspace_context
 from .. import uploads
 from ..actions import documents as actions
 from ..actions.common import LOCKED_STATUSES
+from ..files import stored_file_response
 from ..models import Document, DocumentTag
 
 TAB = "documents"
@@ -316,26 +317,12 @@ def serve_document(document: Document, *, thumbnail: bool = False, download: boo
     """The stored file as a response that a browser cannot turn into a page: the stored content type
     with nosniff, a download for anything but an image, and a sandboxing CSP in case it is opened."""
     field = document.thumbnail if thumbnail else document.file
-    if not field.name:
-        raise Http404("This document has no such file.")
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404("The stored file is missing.") from exc
     content_type = "image/jpeg" if thumbnail else document.content_type
     if content_type.startswith("text/"):
         content_type += "; charset=utf-8"
-    as_attachment = download or not document.is_image
     # The name the user gave, with the extension of what is stored ("scan.png" re-encoded is a JPEG).
     filename = PurePosixPath(document.original_name).stem + PurePosixPath(field.name).suffix
-    response = FileResponse(handle, content_type=content_type, as_attachment=as_attachment, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    # A stored file never changes (an edit changes the row, not the bytes); only this user's browser
-    # may keep a copy, never a shared cache.
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return stored_file_response(field, content_type=content_type, filename=filename, as_attachment=download or not document.is_image, max_age=3600)
 
 
 @login_required

@@ -27,6 +27,7 @@ from serviceopus.jobs.views.workspace import workspace_context
 from .. import queries
 from ..actions import signatures as actions
 from ..actions.common import LOCKED_STATUSES
+from ..files import stored_file_response
 from ..models import Signature
 
 TAB = "signatures"
@@ -121,18 +122,7 @@ def signature_capture(request: HttpRequest, job_id: int) -> HttpResponse:
 def signature_file_response(signature: Signature) -> FileResponse:
     """The stored PNG as a response a browser shows as an image and nothing else (the pages and the
     API serve it this way, after their access checks)."""
-    try:
-        handle = signature.image.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404("The signature image is missing.") from exc
-    response = FileResponse(handle, content_type="image/png")
-    response["Content-Disposition"] = f'inline; filename="signature-{signature.pk}.png"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    # A stored signature never changes; only this user's browser may keep a copy.
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return stored_file_response(signature.image, content_type="image/png", filename=f"signature-{signature.pk}.png", as_attachment=False, max_age=86400)
 
 
 @login_required
