@@ -23,6 +23,16 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 
+def _comparable_body(request: HttpRequest) -> bytes:
+    """The body as sent, except a multipart body's boundary: a client retrying an upload picks a new
+    random boundary for the same parts, and that must still count as the same request."""
+    content_type = request.content_type or ""
+    boundary = request.content_params.get("boundary", "") if content_type == "multipart/form-data" else ""
+    if boundary:
+        return request.body.replace(boundary.encode("latin-1"), b"")
+    return request.body
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -36,7 +46,7 @@ class IdempotencyMiddleware:
         user = user_from_bearer(request) or (request.user if request.user.is_authenticated else None)
         if user is None:
             return self.get_response(request)  # the API answers 401 itself
-        digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + request.body).hexdigest()
+        digest = hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + _comparable_body(request)).hexdigest()
         try:
             with transaction.atomic():
                 # The path is stored for people reading the table; the digest covers all of it.

@@ -1,17 +1,23 @@
 """Idempotency-Key on POST: same key and body → the stored response; same key, other body → 422;
 still in flight → 409; scoped per user; a server error releases the key."""
 
+from io import BytesIO
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.test.client import encode_multipart
+from PIL import Image
 
 from serviceopus.api.models import IdempotencyRecord
+from serviceopus.closeout.models import Document
 from serviceopus.customers import actions as customer_actions
 from serviceopus.customers.models import Customer
 from serviceopus.jobs.models import Job, JobEvent
 from serviceopus.jobs.status import JobStatus
 from tests.factories import JobFactory
 
-from .client import api_client, error_of
+from .client import BASE, api_client, error_of
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +162,30 @@ def test_the_session_user_is_the_scope_for_browser_posts(client_as, dispatcher):
     assert IdempotencyRecord.objects.get().user == dispatcher
     assert Customer.objects.count() == 1
     assert Job.objects.count() == 0
+
+
+def test_a_retried_upload_with_a_new_multipart_boundary_is_the_same_request(dispatcher):
+    """Clients pick a random boundary per attempt: the retry must replay, not count as another body."""
+    job = JobFactory()
+    buffer = BytesIO()
+    Image.new("RGB", (20, 20), "green").save(buffer, "PNG")
+    api = api_client(dispatcher)
+
+    def upload(boundary: str):  # type: ignore[no-untyped-def]
+        data = {"files": SimpleUploadedFile("after.png", buffer.getvalue(), content_type="image/png"), "tag": "after"}
+        return api.client.post(
+            f"{BASE}/jobs/{job.pk}/documents",
+            encode_multipart(boundary, data),
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers=api._headers("upload-1"),
+        )
+
+    first, second = upload("----first-try-7f3a"), upload("----second-try-91bc")
+    assert first.status_code == 201, first.content
+    assert (second.status_code, second["Idempotent-Replayed"]) == (201, "true")
+    assert second.content == first.content
+    assert Document.objects.filter(job=job).count() == 1
+    # Another file under the same key is another request.
+    buffer = BytesIO()
+    Image.new("RGB", (20, 20), "red").save(buffer, "PNG")
+    assert error_of(upload("----third-try"))["code"] == "idempotency_key_reused"
