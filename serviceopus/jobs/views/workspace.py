@@ -41,28 +41,17 @@ TABS: list[tuple[str, str]] = [
 ]
 TAB_SLUGS = {slug for slug, _ in TABS}
 
-# What each tab that has no data yet will hold, so an empty tab still tells the user what it is for.
+# What each tab not built yet will hold, so it still tells the user what it is for (tabs that another
+# app fills, through register_tab, show their own empty states).
 EMPTY_TABS: dict[str, tuple[str, str]] = {
-    "crew": (
-        "No visits scheduled yet",
-        "Visits for this job — date, arrival window, lead technician and helpers, and their live dispatch status — will appear here.",
-    ),
-    "documents": (
-        "No documents or photos yet",
-        "Photos (before, after, nameplate) and documents such as permits and manuals attached to this job will appear here.",
-    ),
     "purchase-orders": ("No purchase orders", "Purchase orders raised for this job's materials, with their receipts and delivery status, will appear here."),
     "invoices": ("No invoices yet", "Invoices issued for this job — number, amount, due date and status — will appear here."),
     "payments": ("No payments recorded", "Payments received against this job's invoices will appear here."),
-    "incidents": ("No incidents reported", "Damage, injuries, complaints or safety issues reported on this job, and how they were resolved, will appear here."),
-    "time": ("No time logged", "Technicians' time entries — travel, on-site work and breaks — will appear here for review before billing."),
     "messages": (
         "No messages with the customer",
         "Emails and texts exchanged with the customer about this job (on-the-way, arrival, approvals) will appear here.",
     ),
     "dependencies": ("No dependencies", "Jobs that must finish before this one can start (or that wait for this one) will appear here."),
-    "signatures": ("No signatures captured", "Customer signatures collected on site — approvals and completion sign-off — will appear here."),
-    "quality": ("No quality review yet", "Checklist results and the closeout quality review, with any waived blockers and their reasons, will appear here."),
 }
 
 
