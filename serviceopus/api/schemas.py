@@ -5,7 +5,7 @@ ISO dates), so that every app refuses the same things with the same words."""
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -116,7 +116,8 @@ def _iso_datetime(value: object) -> datetime:
         raise ValueError("Not a valid date-time.") from exc
     if not YEARS[0] <= parsed.year <= YEARS[1]:
         raise ValueError(f"The year must be between {YEARS[0]} and {YEARS[1]}.")
-    return parsed
+    # The same instant in UTC: ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59.
+    return parsed.astimezone(UTC)
 
 
 IsoDate = Annotated[date, PlainValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]

@@ -216,6 +216,18 @@ def test_suggestions_for_a_job_need_a_start(dispatcher, job, tech_a):
     assert (response.status_code, field_paths(response)) == (422, {"query.start"})
 
 
+def test_a_start_with_any_iso_offset_is_the_same_instant(dispatcher, job, tech_a):
+    """ISO 8601 allows offsets up to ±23:59; PostgreSQL stores only ±15:59: the API works in UTC."""
+    api = api_client(dispatcher)
+    start = at(1, 9)
+    far_offset = start.astimezone(timezone.get_fixed_timezone(-(23 * 60 + 5))).isoformat()
+    assert far_offset.endswith("-23:05")
+    plain = api.get(f"/jobs/{job.pk}/crew-suggestions", {"start": iso(start), "duration_minutes": 60})
+    offset = api.get(f"/jobs/{job.pk}/crew-suggestions", {"start": far_offset, "duration_minutes": 60})
+    assert (plain.status_code, offset.status_code) == (200, 200)
+    assert offset.json() == plain.json()
+
+
 def test_technicians_do_not_get_suggestions(visit, tech_a, tech_b, job):
     response = api_client(tech_a.user).get(f"/visits/{visit.pk}/suggestions")
     assert (response.status_code, error_of(response)["code"]) == (403, "forbidden")
