@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
+from serviceopus.core.geo import clean_position
 from serviceopus.crew.models import Technician
 from serviceopus.field.actions import record_visit_transition
 from serviceopus.jobs.actions import TransitionRefused, job_transition
@@ -29,7 +30,8 @@ from serviceopus.jobs.status import JobStatus
 
 from .availability import Problem, assignment_problems
 from .models import CrewMember, DispatchSettings, Visit, VisitEvent
-from .status import ACTION_LABELS, ACTIVE, ALLOWED, FINAL, OFFICE_ONLY_TARGETS, Outcome, VisitStatus
+from .queries import visit_state
+from .status import ACTIVE, ALLOWED, FINAL, OFFICE_ONLY_TARGETS, Outcome, VisitStatus
 
 V = VisitStatus
 MAX_DAYS = 14  # a multi-day booking creates one visit per day, at most this many
@@ -408,34 +410,7 @@ def visit_update(
     return visit
 
 
-def visit_state(visit: Visit) -> dict:
-    """What a refused editor is told about the visit as it is now."""
-    crew = list(visit.crew.all())
-    return {
-        "id": visit.pk,
-        "status": visit.status,
-        "version": visit.version,
-        "scheduled_start": visit.scheduled_start.isoformat() if visit.scheduled_start else None,
-        "duration_minutes": visit.duration_minutes,
-        "lead": next((c.technician_id for c in crew if c.is_lead), None),
-        "helpers": [c.technician_id for c in crew if not c.is_lead],
-    }
-
-
 # ---- the visit status machine ----------------------------------------------------------------------
-
-
-def _clean_position(lat: Decimal | float | None, lng: Decimal | float | None) -> tuple[Decimal | None, Decimal | None]:
-    if lat is None and lng is None:
-        return None, None
-    try:
-        lat_d = Decimal(str(lat)).quantize(Decimal("0.000001"))
-        lng_d = Decimal(str(lng)).quantize(Decimal("0.000001"))
-    except Exception as exc:
-        raise InvalidInput("Invalid position.", {"lat": "Send both latitude and longitude as numbers."}) from exc
-    if not (-90 <= lat_d <= 90 and -180 <= lng_d <= 180):
-        raise InvalidInput("Invalid position.", {"lat": "Latitude −90…90, longitude −180…180."})
-    return lat_d, lng_d
 
 
 def _may_transition(actor: User, visit: Visit, to: str) -> None:
@@ -478,7 +453,7 @@ def visit_transition(
         raise InvalidInput("Say why the visit is cancelled.", {"reason": "A cancellation needs a reason."})
     if expected and expected not in V.values:
         raise InvalidInput("Unknown status.", {"expected": "Not a visit status."})
-    lat_d, lng_d = _clean_position(lat, lng)
+    lat_d, lng_d = clean_position(lat, lng)
     with transaction.atomic():
         visit = _lock(Visit.objects).get(pk=visit_id)
         _may_transition(actor, visit, to)
@@ -616,9 +591,3 @@ def visit_finish_and_depart(*, actor: User, visit_id: int, expected: str = "", l
             if kept:
                 refused.details["current_status"], refused.details["version"] = kept
         raise
-
-
-def next_actions(visit: Visit) -> list[tuple[str, str]]:
-    """The buttons the phone shows for a visit: (status, label), in the order of the field flow."""
-    order = [V.EN_ROUTE, V.ARRIVED, V.WORKING, V.PAUSED, V.DEPARTED, V.COMPLETED, V.SCHEDULED]
-    return [(s, ACTION_LABELS[s]) for s in order if s in ALLOWED[visit.status]]

@@ -492,3 +492,17 @@ def visit_list_page(user: User, f: VisitFilters, *, cursor: str | None, size: in
 def visits_with_details(ids: list[int]) -> list[Visit]:
     """These visits (just written, say) with their details, in job and number order."""
     return list(with_visit_details(Visit.objects.filter(pk__in=ids)).order_by("job_id", "number"))
+
+
+def visit_state(visit: Visit) -> dict:
+    """What a refused editor is told about the visit as it is now."""
+    crew = list(visit.crew.all())
+    return {
+        "id": visit.pk,
+        "status": visit.status,
+        "version": visit.version,
+        "scheduled_start": visit.scheduled_start.isoformat() if visit.scheduled_start else None,
+        "duration_minutes": visit.duration_minutes,
+        "lead": next((c.technician_id for c in crew if c.is_lead), None),
+        "helpers": [c.technician_id for c in crew if not c.is_lead],
+    }

@@ -59,3 +59,9 @@ ACTION_LABELS = {
 # Who may move a visit to each status: technicians do the field steps on their own visits; the office
 # may also act on their behalf (a crew without signal calls in).
 OFFICE_ONLY_TARGETS = frozenset({V.CANCELLED})
+
+
+def next_actions(status: str) -> list[tuple[str, str]]:
+    """The buttons the phone shows for a visit in `status`: (status, label), in the order of the field flow."""
+    order = [V.EN_ROUTE, V.ARRIVED, V.WORKING, V.PAUSED, V.DEPARTED, V.COMPLETED, V.SCHEDULED]
+    return [(s, ACTION_LABELS[s]) for s in order if s in ALLOWED[status]]

@@ -13,10 +13,9 @@ from serviceopus.accounts.models import User
 from serviceopus.core.geo import maps_url
 from serviceopus.crew.models import Technician
 from serviceopus.customers.models import Location
-from serviceopus.dispatch.actions import next_actions
 from serviceopus.dispatch.models import Visit
 from serviceopus.dispatch.queries import access_visit_for_user, day_bounds, technician_day, technician_for, visit_timeline
-from serviceopus.dispatch.status import ON_SITE, VisitStatus
+from serviceopus.dispatch.status import ON_SITE, VisitStatus, next_actions
 from serviceopus.jobs.models import Job
 
 from .models import TimeEntry
@@ -117,7 +116,7 @@ def visit_screen(user: User, visit_id: int) -> VisitScreen:
         visit=visit,
         nav_url=navigation_url(visit.job.location),
         assets=list(visit.job.assets.all()),
-        actions=next_actions(visit),
+        actions=next_actions(visit.status),
         can_finish=visit.status in ON_SITE,
         timeline=visit_timeline(visit),
         next_stop=next_stop,

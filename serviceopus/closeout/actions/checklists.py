@@ -21,7 +21,7 @@ from serviceopus.jobs.models import Job
 from .. import uploads
 from ..checklist_rules import format_decimal, is_answered, out_of_range, range_text
 from ..models import ChecklistAnswer, ChecklistItem, ChecklistRun, ChecklistTemplate, Document, ItemKind
-from .common import closeout_event, open_job, require, visit_of_job
+from .job_lock import closeout_event, open_job, require, visit_of_job
 
 MAX_TEXT = 2000
 # The answer column: DecimalField(max_digits=12, decimal_places=3).

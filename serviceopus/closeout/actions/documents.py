@@ -22,7 +22,7 @@ from serviceopus.jobs.models import Job
 
 from .. import uploads
 from ..models import Document, DocumentTag, Incident
-from .common import closeout_event, open_job, require
+from .job_lock import closeout_event, open_job, require
 
 MAX_CAPTION = 300
 

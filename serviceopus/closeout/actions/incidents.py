@@ -17,7 +17,7 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.jobs.models import Job
 
 from ..models import Document, Incident
-from .common import closeout_event, open_job, require, visit_of_job
+from .job_lock import closeout_event, open_job, require, visit_of_job
 
 Kind, Severity, Status = Incident.Kind, Incident.Severity, Incident.Status
 EDITABLE = ("kind", "severity", "description", "owner_id")

@@ -12,7 +12,7 @@ from serviceopus.jobs.actions import job_transition
 from serviceopus.jobs.status import JobStatus
 
 from ..models import QualityReview, QualityScore
-from .common import closeout_event, open_job, require
+from .job_lock import closeout_event, open_job, require
 
 MAX_SCORE = 5
 MAX_ITEMS = 20

@@ -21,7 +21,7 @@ from serviceopus.core.errors import ConflictError, InvalidInput
 
 from .. import signing
 from ..models import Signature
-from .common import closeout_event, open_job, require, visit_of_job
+from .job_lock import closeout_event, open_job, require, visit_of_job
 
 MAX_IMAGE_BYTES = 1_000_000
 MAX_SIDE = 4000

@@ -7,7 +7,7 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 
 from ..blockers import closeout_state
 from ..models import BlockerWaiver, MaterialsConfirmation
-from .common import closeout_event, open_job, require
+from .job_lock import closeout_event, open_job, require
 
 
 def blocker_waive(*, actor: User, job_id: int, code: str, reason: str) -> BlockerWaiver:

@@ -25,7 +25,7 @@ from serviceopus.jobs.queries import access_job_for_user
 from serviceopus.jobs.views.conventions import safe_next, wants_fragment
 
 from ..actions import checklists as actions
-from ..actions.common import LOCKED_STATUSES
+from ..actions.job_lock import LOCKED_STATUSES
 from ..checklist_rules import Checklist, answer_text, format_decimal, is_answered, job_checklists, range_text
 from ..models import ChecklistAnswer, ChecklistTemplate, ItemKind
 

@@ -32,7 +32,7 @@ from serviceopus.jobs.views.workspace import workspace_context
 
 from .. import uploads
 from ..actions import documents as actions
-from ..actions.common import LOCKED_STATUSES
+from ..actions.job_lock import LOCKED_STATUSES
 from ..files import stored_file_response
 from ..models import Document, DocumentTag
 

@@ -25,7 +25,7 @@ from serviceopus.jobs.views.workspace import workspace_context
 
 from .. import queries
 from ..actions import quality as actions
-from ..actions.common import LOCKED_STATUSES
+from ..actions.job_lock import LOCKED_STATUSES
 from ..models import QualityReview
 from .checklists import office_context
 

@@ -26,7 +26,7 @@ from serviceopus.jobs.views.workspace import workspace_context
 
 from .. import queries
 from ..actions import signatures as actions
-from ..actions.common import LOCKED_STATUSES
+from ..actions.job_lock import LOCKED_STATUSES
 from ..files import stored_file_response
 from ..models import Signature
 

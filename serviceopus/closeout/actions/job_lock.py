@@ -1,4 +1,5 @@
-"""Helpers the closeout actions share: locking the job they write to, and its timeline event."""
+"""The job a closeout write touches: locked (and refused when closed or cancelled), the visit it names
+checked to be one of its own, the capability required, and the timeline event written."""
 
 from django.db import connection
 
