@@ -171,3 +171,47 @@ class VisitFactory(factory.django.DjangoModelFactory):
             CrewMember.objects.bulk_create([CrewMember(visit=self, technician=t, is_lead=(i == 0)) for i, t in enumerate(extracted)])
             for tech in extracted:
                 self.job.technicians.add(tech)
+
+
+# ---- inventory ---------------------------------------------------------------------------------------
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Vendor"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+    lead_time_days = 3
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.InventoryItem"
+        django_get_or_create = ("sku",)
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Part {n}")
+    unit = "each"
+    default_cost_cents = 1200
+    default_price_cents = 2500
+    preferred_vendor = factory.SubFactory(VendorFactory)
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.StockLocation"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Warehouse {n}")
+    kind = "warehouse"
+
+
+class TruckFactory(factory.django.DjangoModelFactory):
+    """`TruckFactory(technician=tech)`: that technician's truck."""
+
+    class Meta:
+        model = "inventory.StockLocation"
+
+    name = factory.LazyAttribute(lambda t: f"Truck · {t.technician.user.username}")
+    kind = "truck"

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "serviceopus.dispatch",
     "serviceopus.field",
     "serviceopus.closeout",
+    "serviceopus.inventory",
     "serviceopus.api",
 ]
 

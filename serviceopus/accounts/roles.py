@@ -20,6 +20,7 @@ OFFICE_READ = {
     "customers.view_customers",
     "crew.view_technicians",
     "dispatch.view_board",
+    "inventory.view_stock",
 }
 OFFICE_WRITE = {
     "jobs.create_job",
@@ -38,6 +39,10 @@ OFFICE_WRITE = {
     "closeout.report_incident",
     "closeout.manage_incidents",
     "closeout.review_quality",
+    "inventory.reserve",
+    "inventory.manage_stock",
+    "inventory.adjust_stock",
+    "inventory.purchase",
 }
 
 # Django model permissions for the configuration kept in the admin site (job types, tags, skills,
@@ -49,6 +54,7 @@ CONFIGURATION = {
         "crew": ("skill", "technician", "weeklyshift", "timeoff"),
         "dispatch": ("dispatchsettings",),
         "closeout": ("checklisttemplate", "checklistitem", "closeoutrequirement"),
+        "inventory": ("inventorysettings", "vendor", "inventoryitem", "stocklocation"),
     }.items()
     for model in models
     for action in ("view", "add", "change", "delete")
@@ -64,7 +70,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
     # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
     # Their visits: dispatch.actions checks they are on the crew; their own time: field.actions.
-    # Closeout evidence (checklists, photos, signatures, "no materials used") and incident reports too.
+    # Closeout evidence (checklists, photos, signatures, "no materials used") and incident reports too;
+    # materials used from their own truck on their visits (inventory.actions.reservations).
     Role.TECHNICIAN: frozenset(
         {
             "jobs.transition_job",
@@ -74,6 +81,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "field.add_time",
             "closeout.record_evidence",
             "closeout.report_incident",
+            "inventory.record_usage",
         }
     ),
 }

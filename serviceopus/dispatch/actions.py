@@ -198,6 +198,17 @@ def _job_follows_schedule(actor: User, job: Job) -> None:
         job_transition(actor=actor, job_id=job.pk, to=JobStatus.SCHEDULED, note="First visit scheduled")
 
 
+# Rules of apps built on dispatch for giving a visit a time (inventory: a job type may require its
+# materials ready first). Each is called as guard(job) inside the transaction, before anything is
+# written, when a visit gets its first start; it refuses by raising a DomainError.
+SCHEDULE_GUARDS: list[Any] = []
+
+
+def _check_schedule_guards(job: Job) -> None:
+    for guard in SCHEDULE_GUARDS:
+        guard(job)
+
+
 def visit_schedule(
     *,
     actor: User,
@@ -257,6 +268,8 @@ def visit_schedule(
         job = _lock(Job.objects).get(pk=job_id)
         if first_visit and Visit.objects.filter(job=job).exists():
             raise ConflictError("already_scheduled", f"{job.number} was scheduled by someone else meanwhile; nothing was changed.")
+        if slot.start is not None:
+            _check_schedule_guards(job)
         number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
         created: list[Visit] = []
         now = timezone.now()
@@ -373,6 +386,8 @@ def visit_update(
     if not (crew_changed or time_changed or notes != current.crew_notes):
         return current
     with transaction.atomic():
+        if slot.start is not None and current.scheduled_start is None:
+            _check_schedule_guards(_lock(Job.objects).get(pk=current.job_id))
         status = V.SCHEDULED if slot.start else V.UNSCHEDULED
         if current.status not in (V.UNSCHEDULED, V.SCHEDULED):
             status = current.status

@@ -1,7 +1,7 @@
 """Every write to jobs, line items, notes and the timeline. Views, the API, commands and the seeders
 call these; each is atomic, and a refused call raises a DomainError having changed nothing."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,12 @@ def job_number(n: int) -> str:
 def _lock(qs):  # type: ignore[no-untyped-def]
     # PostgreSQL: row lock until commit. SQLite: the IMMEDIATE transaction already holds the write lock.
     return qs.select_for_update() if connection.vendor == "postgresql" else qs
+
+
+def lock_job(job_id: int) -> Job:
+    """The job row, locked until commit (for apps writing records that belong to one job). Inside
+    the caller's transaction."""
+    return _lock(Job.objects).get(pk=job_id)
 
 
 def _text(fields: dict[str, str], name: str, value: str, *, required: bool = False) -> str:
@@ -367,6 +373,13 @@ def _clean_line(fields: dict[str, str], *, kind: str, description: str, quantity
     return description
 
 
+# Apps built on jobs keep their own records in step with a line (inventory: the reservation behind a
+# material line). Each hook is called as hook(op, line, changes) inside the line's transaction, before
+# the write, with op "update" (changes: the new kind and quantity) or "remove"; it may refuse with a
+# DomainError, and then nothing is written.
+LINE_ITEM_HOOKS: list[Callable[[str, LineItem, dict[str, Any]], None]] = []
+
+
 def _touch(job_id: int) -> None:
     Job.objects.filter(pk=job_id).update(version=F("version") + 1, updated_at=timezone.now())
 
@@ -439,6 +452,8 @@ def line_item_update(
     with transaction.atomic():
         item = LineItem.objects.get(pk=line_item_id)
         job = _editable_job(actor, item.job_id)
+        for hook in LINE_ITEM_HOOKS:
+            hook("update", item, {"kind": kind, "quantity": quantity})
         before = f"{item.description} × {item.quantity.normalize():f} @ {item.unit_price_cents}"
         updated = LineItem.objects.filter(pk=item.pk, version=version).update(
             kind=kind,
@@ -470,6 +485,8 @@ def line_item_remove(*, actor: User, line_item_id: int) -> None:
     with transaction.atomic():
         item = LineItem.objects.get(pk=line_item_id)
         job = _editable_job(actor, item.job_id)
+        for hook in LINE_ITEM_HOOKS:
+            hook("remove", item, {})
         item.delete()
         _event(
             job,

@@ -54,6 +54,9 @@ class JobType(models.Model):
     default_billing_type = models.CharField(max_length=20, choices=BillingType.choices, default=BillingType.TIME_AND_MATERIALS)
     default_priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     color = models.CharField(max_length=7, default="#64748b")
+    requires_materials_ready = models.BooleanField(
+        default=False, help_text="Refuse to schedule a visit while any reserved material is still missing."
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -71,6 +74,16 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PartsReadiness(models.TextChoices):
+    """Whether a job's reserved materials are on hand. Kept on the job row by the inventory app (in the
+    transaction that changes a reservation or receives stock), so lists show and filter it for free."""
+
+    NONE = "", "No parts tracked"
+    READY = "ready", "Parts ready"
+    PARTIAL = "partial", "Partially ready"
+    BLOCKED = "blocked", "Blocked by parts"
 
 
 class Job(models.Model):
@@ -95,6 +108,7 @@ class Job(models.Model):
     technicians = models.ManyToManyField(Technician, blank=True, related_name="jobs", through="JobTechnician")
     # The next planned visit. The dispatch app will keep it in step with the job's visits.
     next_visit_at = models.DateTimeField(null=True, blank=True)
+    parts_readiness = models.CharField(max_length=10, choices=PartsReadiness.choices, blank=True, default="")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -114,6 +128,7 @@ class Job(models.Model):
             models.Index(fields=["customer", "id"], name="job_customer_id"),
             models.Index(fields=["created_at"], name="job_created_at"),
             models.Index(fields=["completed_at"], name="job_completed_at"),
+            models.Index(fields=["parts_readiness", "id"], name="job_parts_readiness_id"),
         ]
         permissions = [("view_all_jobs", "Can see every job")]
 
@@ -195,6 +210,7 @@ class JobEvent(models.Model):
         VISIT = "visit", "Visit"
         TIME = "time", "Time"
         CLOSEOUT = "closeout", "Closeout"
+        MATERIALS = "materials", "Materials"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
