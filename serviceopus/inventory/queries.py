@@ -42,9 +42,7 @@ def search_items(text: str, *, location: StockLocation | None = None, limit: int
 
 def stock_at(location: StockLocation) -> list[StockBalance]:
     """What a place holds (items with stock or holds there), by SKU."""
-    return list(
-        StockBalance.objects.filter(location=location).exclude(on_hand_milli=0, reserved_milli=0).select_related("item").order_by("item__sku")
-    )
+    return list(StockBalance.objects.filter(location=location).exclude(on_hand_milli=0, reserved_milli=0).select_related("item").order_by("item__sku"))
 
 
 def item_balances(item: InventoryItem) -> list[StockBalance]:
@@ -52,9 +50,7 @@ def item_balances(item: InventoryItem) -> list[StockBalance]:
 
 
 def item_movements(item: InventoryItem, limit: int = 100) -> list[StockMovement]:
-    return list(
-        StockMovement.objects.filter(item=item).select_related("from_location", "to_location", "job", "actor").order_by("-created_at", "-id")[:limit]
-    )
+    return list(StockMovement.objects.filter(item=item).select_related("from_location", "to_location", "job", "actor").order_by("-created_at", "-id")[:limit])
 
 
 def items_page(text: str = "", *, below_reorder: bool = False) -> list[dict]:

@@ -54,9 +54,7 @@ class JobType(models.Model):
     default_billing_type = models.CharField(max_length=20, choices=BillingType.choices, default=BillingType.TIME_AND_MATERIALS)
     default_priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     color = models.CharField(max_length=7, default="#64748b")
-    requires_materials_ready = models.BooleanField(
-        default=False, help_text="Refuse to schedule a visit while any reserved material is still missing."
-    )
+    requires_materials_ready = models.BooleanField(default=False, help_text="Refuse to schedule a visit while any reserved material is still missing.")
     active = models.BooleanField(default=True)
 
     class Meta:

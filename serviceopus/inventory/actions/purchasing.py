@@ -51,7 +51,9 @@ def _clean_cost(fields: dict[str, str], name: str, cents: object) -> int:
     return cents
 
 
-def _clean_header(fields: dict[str, str], *, vendor_id: int | None, ship_to_id: int | None, expected_on: date | None, notes: str) -> tuple[Vendor | None, StockLocation | None, str]:
+def _clean_header(
+    fields: dict[str, str], *, vendor_id: int | None, ship_to_id: int | None, expected_on: date | None, notes: str
+) -> tuple[Vendor | None, StockLocation | None, str]:
     vendor = Vendor.objects.filter(pk=vendor_id, active=True).first() if vendor_id else None
     if vendor is None:
         fields["vendor"] = "Choose an active vendor."
@@ -267,7 +269,8 @@ def po_receive(
             milli = parse_quantity(raw, fields, f"line_{line.pk}")
             if milli and milli > line.open_milli and not over_receipt:
                 fields[f"line_{line.pk}"] = (
-                    f"{show(milli)} is more than the {show(line.open_milli)} still open of {show(line.quantity_milli)} ordered; tick “over-receipt” to accept the extra."
+                    f"{show(milli)} is more than the {show(line.open_milli)} still open of {show(line.quantity_milli)} ordered; "
+                    "tick “over-receipt” to accept the extra."
                 )
             elif milli:
                 wanted[line.pk] = milli
@@ -293,12 +296,17 @@ def po_receive(
             )
             PurchaseOrderLine.objects.filter(pk=line.pk).update(received_milli=F("received_milli") + milli)
             reservation = line.reservation
-            if reservation is not None and reservation.status == Reservation.Status.OPEN and reservation.location_id != location.pk:
-                # Bought for a job but delivered elsewhere: a reservation that holds nothing yet moves
-                # with its goods; one already partly held stays, and the goods join that place's stock.
-                if reservation.allocated_milli == 0 and reservation.in_use_milli == 0:
-                    Reservation.objects.filter(pk=reservation.pk).update(location=location)
-                    reservation.location = location
+            # Bought for a job but delivered elsewhere: a reservation that holds nothing yet moves with
+            # its goods; one already partly held stays, and the goods join that place's stock.
+            if (
+                reservation is not None
+                and reservation.status == Reservation.Status.OPEN
+                and reservation.location_id != location.pk
+                and reservation.allocated_milli == 0
+                and reservation.in_use_milli == 0
+            ):
+                Reservation.objects.filter(pk=reservation.pk).update(location=location)
+                reservation.location = location
             jobs |= allocate_waiting(line.item, location, first=reservation if reservation and reservation.location_id == location.pk else None)
             if line.job_id:
                 jobs.add(line.job_id)
@@ -306,7 +314,12 @@ def po_receive(
         status = S.RECEIVED if all(received >= quantity for quantity, received in fresh) else S.PARTIALLY_RECEIVED
         PurchaseOrder.objects.filter(pk=po.pk).update(status=status, version=F("version") + 1)
         summary = ", ".join(f"{show(m)} × {lines[i].item.sku}" for i, m in wanted.items())
-        _event(po, actor, f"Received into {location.name}: {summary}" + (" (over-receipt)" if over_receipt and any(m > lines[i].open_milli for i, m in wanted.items()) else ""))
+        _event(
+            po,
+            actor,
+            f"Received into {location.name}: {summary}"
+            + (" (over-receipt)" if over_receipt and any(m > lines[i].open_milli for i, m in wanted.items()) else ""),
+        )
         for job_id in {lines[i].job_id for i in wanted if lines[i].job_id}:
             got = ", ".join(f"{show(m)} × {lines[i].item.sku}" for i, m in wanted.items() if lines[i].job_id == job_id)
             materials_event(Job.objects.get(pk=job_id), actor, f"Received on {po.label}: {got}", data={"purchase_order": po.pk})

@@ -95,7 +95,8 @@ def material_reserve(
         fields["unit_price"] = "Enter a valid unit price."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
-    assert item and location
+    assert item
+    assert location
     with transaction.atomic():
         line = job_actions.line_item_add(
             actor=actor,
@@ -136,7 +137,8 @@ def _resize(actor: User | None, reservation: Reservation, milli: int) -> None:
     if milli < reservation.in_use_milli:
         raise ConflictError(
             "materials_in_use",
-            f"{show(reservation.in_use_milli)} {reservation.item.unit} of {reservation.item.sku} were already issued to this job; return them before billing less.",
+            f"{show(reservation.in_use_milli)} {reservation.item.unit} of {reservation.item.sku} were already issued to this job; "
+            "return them before billing less.",
         )
     balance = balance_for_update(reservation.item_id, reservation.location_id)
     want = milli - reservation.in_use_milli  # still to hold or to arrive
@@ -173,7 +175,8 @@ def line_item_hook(op: str, line: LineItem, changes: dict[str, Any]) -> None:
         if reservation.in_use_milli:
             raise ConflictError(
                 "materials_in_use",
-                f"{show(reservation.in_use_milli)} {reservation.item.unit} of {reservation.item.sku} were issued to this job; return them before removing the line.",
+                f"{show(reservation.in_use_milli)} {reservation.item.unit} of {reservation.item.sku} were issued to this job; "
+                "return them before removing the line.",
             )
         _release(reservation)
         return
@@ -263,10 +266,9 @@ def material_return(*, actor: User, reservation_id: int, quantity: object, locat
         if destination is None:
             raise InvalidInput("Please correct the highlighted fields.", {"location": "Choose an active stock location."})
         if milli > reservation.in_use_milli:
-            raise InvalidInput(
-                "Please correct the highlighted fields.",
-                {"quantity": f"Only {show(reservation.in_use_milli)} {reservation.item.unit} of {reservation.item.sku} were issued to this job and not returned."},
-            )
+            item = reservation.item
+            message = f"Only {show(reservation.in_use_milli)} {item.unit} of {item.sku} were issued to this job and not returned."
+            raise InvalidInput("Please correct the highlighted fields.", {"quantity": message})
         movement = move(
             actor=actor,
             kind=Kind.RETURN,

@@ -63,14 +63,13 @@ def move(
     except the `release_reserved_milli` held for this very movement (an issue against its own
     reservation). Must run inside the caller's transaction."""
     assert transaction.get_connection().in_atomic_block, "move needs a transaction"
-    assert quantity_milli > 0 and (from_location or to_location)
+    assert quantity_milli > 0
+    assert from_location or to_location
     if from_location is not None:
         balance = balance_for_update(item.pk, from_location.pk)
         available = balance.on_hand_milli - balance.reserved_milli + release_reserved_milli
         if quantity_milli > available and not InventorySettings.current().allow_negative_stock:
-            raise ConflictError(
-                "insufficient_stock", shortage_message(item, from_location, quantity_milli, available), available=str(show(max(available, 0)))
-            )
+            raise ConflictError("insufficient_stock", shortage_message(item, from_location, quantity_milli, available), available=str(show(max(available, 0))))
         StockBalance.objects.filter(pk=balance.pk).update(
             on_hand_milli=F("on_hand_milli") - quantity_milli, reserved_milli=F("reserved_milli") - release_reserved_milli
         )
@@ -127,7 +126,9 @@ def deallocate_excess(item: InventoryItem, location: StockLocation) -> set[int]:
     touched: set[int] = set()
     if excess <= 0:
         return touched
-    holding = locked(Reservation.objects).filter(item=item, location=location, status=Reservation.Status.OPEN, allocated_milli__gt=0).order_by("-created_at", "-id")
+    holding = (
+        locked(Reservation.objects).filter(item=item, location=location, status=Reservation.Status.OPEN, allocated_milli__gt=0).order_by("-created_at", "-id")
+    )
     released = 0
     for reservation in holding:
         take = min(reservation.allocated_milli, excess - released)
@@ -143,7 +144,9 @@ def deallocate_excess(item: InventoryItem, location: StockLocation) -> set[int]:
 # ---- office movements -------------------------------------------------------------------------------
 
 
-def _item_and_place(fields: dict[str, str], item_id: int | None, location_id: int | None, name: str = "location") -> tuple[InventoryItem | None, StockLocation | None]:
+def _item_and_place(
+    fields: dict[str, str], item_id: int | None, location_id: int | None, name: str = "location"
+) -> tuple[InventoryItem | None, StockLocation | None]:
     item = InventoryItem.objects.filter(pk=item_id).first() if item_id else None
     if item is None:
         fields["item"] = "Choose an item."
@@ -164,7 +167,8 @@ def stock_receive(*, actor: User, item_id: int, location_id: int, quantity: obje
         fields["unit_cost"] = "Enter a valid unit cost (zero or more)."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
-    assert item and location
+    assert item
+    assert location
     with transaction.atomic():
         movement = move(
             actor=actor,
@@ -193,7 +197,9 @@ def stock_transfer(*, actor: User, item_id: int, from_location_id: int, to_locat
     reason = clean_text(fields, "reason", reason, max_length=300)
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
-    assert item and source and destination
+    assert item
+    assert source
+    assert destination
     with transaction.atomic():
         movement = move(actor=actor, kind=Kind.TRANSFER, item=item, quantity_milli=milli, from_location=source, to_location=destination, reason=reason)
         refresh_readiness(allocate_waiting(item, destination))
@@ -213,17 +219,25 @@ def stock_adjust(*, actor: User, item_id: int, location_id: int, change: object,
     reason = clean_text(fields, "reason", reason, max_length=300, required=True)
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
-    assert item and location
+    assert item
+    assert location
     with transaction.atomic():
         if negative:
             balance = balance_for_update(item.pk, location.pk)
             # A count may take reserved stock (it is simply not there), but not more than is on hand.
             if milli > balance.on_hand_milli and not InventorySettings.current().allow_negative_stock:
                 raise ConflictError(
-                    "insufficient_stock", f"Only {show(max(balance.on_hand_milli, 0))} {item.unit} of {item.sku} on hand at {location.name}; cannot remove {show(milli)}."
+                    "insufficient_stock",
+                    f"Only {show(max(balance.on_hand_milli, 0))} {item.unit} of {item.sku} on hand at {location.name}; cannot remove {show(milli)}.",
                 )
             movement = move(
-                actor=actor, kind=Kind.ADJUSTMENT, item=item, quantity_milli=milli, from_location=location, release_reserved_milli=balance.reserved_milli, reason=reason
+                actor=actor,
+                kind=Kind.ADJUSTMENT,
+                item=item,
+                quantity_milli=milli,
+                from_location=location,
+                release_reserved_milli=balance.reserved_milli,
+                reason=reason,
             )
             # move() released every hold for its check; put back those that still fit.
             StockBalance.objects.filter(pk=balance.pk).update(reserved_milli=F("reserved_milli") + balance.reserved_milli)

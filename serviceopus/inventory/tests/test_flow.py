@@ -25,7 +25,8 @@ def test_reserve_short_order_receive_then_ready(office, item, warehouse, stock):
         reservations.material_reserve(actor=office, job_id=job.pk, item_id=item.pk, location_id=warehouse.pk, quantity="3")
     assert refused.value.code == "insufficient_stock"
     assert "Only 1 each of CAP-45-5 is free at Main warehouse; 3 needed." in refused.value.message
-    assert not LineItem.objects.filter(job=job).exists() and not Reservation.objects.exists()
+    assert not LineItem.objects.filter(job=job).exists()
+    assert not Reservation.objects.exists()
 
     reservation = reservations.material_reserve(actor=office, job_id=job.pk, item_id=item.pk, location_id=warehouse.pk, quantity="3", backorder=True)
     assert (reservation.allocated_milli, reservation.short_milli) == (1000, 2000)
@@ -39,7 +40,8 @@ def test_reserve_short_order_receive_then_ready(office, item, warehouse, stock):
     assert (po_line.quantity_milli, po_line.reservation_id, po.ship_to_id) == (2000, reservation.pk, warehouse.pk)
     assert "not ordered yet" in job_readiness(job).summary()
     po = purchasing.po_order(actor=office, po_id=po.pk)
-    assert po.number == "PO-000001" and po.status == "ordered"
+    assert po.number == "PO-000001"
+    assert po.status == "ordered"
     assert "PO-000001, expected" in job_readiness(job).summary()
 
     with pytest.raises(InvalidInput):
