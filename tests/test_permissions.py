@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from serviceopus.jobs.status import JobStatus
+from tests import matrix_inventory_jobs, matrix_inventory_phone, matrix_inventory_purchasing
 from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory, VisitFactory
 
 ROLES = ("owner", "manager", "dispatcher", "office", "tech", "tech_other", "anon")
@@ -104,6 +105,12 @@ MATRIX: dict[str, dict[str, int]] = {
     "closeout:checklist_answer": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
     "closeout:checklist_clear": {**dict.fromkeys(OFFICE, 405), "tech": 405, "tech_other": 405},
 }
+# Apps with many pages keep their rows in a module of their own (same shape: MATRIX, extend_world(world),
+# kwargs(name, world, role)), merged here.
+MATRIX_PARTS = (matrix_inventory_jobs, matrix_inventory_purchasing, matrix_inventory_phone)
+for part in MATRIX_PARTS:
+    assert not set(part.MATRIX) & set(MATRIX), part.__name__
+    MATRIX.update(part.MATRIX)
 # The admin site (staff only) and the API (its own tests: serviceopus/*/tests/test_api.py) are checked
 # elsewhere; here only that the admin refuses non-staff.
 OUTSIDE_MATRIX_PREFIXES = ("admin:", "api:")
@@ -175,7 +182,7 @@ def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[n
     location = LocationFactory()
     own = JobFactory(location=location, customer=location.customer, technicians=[tech_a], status=JobStatus.SCHEDULED)
     other = JobFactory(technicians=[tech_b], status=JobStatus.SCHEDULED)
-    return {
+    world = {
         "users": {"owner": owner, "manager": manager, "dispatcher": dispatcher, "office": office, "tech": tech_a.user, "tech_other": tech_a.user},
         "own": own,
         "other": other,
@@ -196,6 +203,9 @@ def world(owner, manager, dispatcher, office, tech_a, tech_b):  # type: ignore[n
         "own_incident": _incident(own, owner),
         "other_incident": _incident(other, owner),
     }
+    for part in MATRIX_PARTS:
+        part.extend_world(world)
+    return world
 
 
 def _kwargs(name: str, world: dict, role: str) -> dict:
@@ -265,7 +275,7 @@ def _kwargs(name: str, world: dict, role: str) -> dict:
         "closeout:checklist_add": {"job_id": job.pk},
         "closeout:checklist_answer": {"job_id": job.pk, "template_id": 1, "item_key": "1"},
         "closeout:checklist_clear": {"job_id": job.pk, "template_id": 1, "item_key": "1"},
-    }.get(name, {})
+    }.get(name) or next((k for part in MATRIX_PARTS if (k := part.kwargs(name, world, role))), {})
 
 
 @pytest.mark.parametrize("name", sorted(MATRIX))
