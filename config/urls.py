@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/", include("serviceopus.customers.urls")),
     path("dispatch/", include("serviceopus.dispatch.urls")),
     path("field/", include("serviceopus.field.urls")),
+    path("", include("serviceopus.inventory.urls")),  # purchasing/, stock/, and job-scoped jobs/<id>/materials/…
     path("", include("serviceopus.closeout.urls")),  # job-scoped: jobs/<id>/documents/…
     path("", include("serviceopus.jobs.urls")),
 ]

@@ -84,10 +84,13 @@ class JobFilters:
     tag: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    parts: str = ""  # a PartsReadiness value: "blocked" lists the jobs blocked by parts
     sort: str = "newest"
 
     def is_empty(self) -> bool:
-        return not (self.q or self.statuses or self.priorities or self.job_type_id or self.technician_id or self.tag or self.date_from or self.date_to)
+        return not (
+            self.q or self.statuses or self.priorities or self.job_type_id or self.technician_id or self.tag or self.date_from or self.date_to or self.parts
+        )
 
 
 def _day_start(d: date) -> datetime:
@@ -101,6 +104,8 @@ def filter_jobs(qs: QuerySet[Job], f: JobFilters) -> QuerySet[Job]:
         qs = qs.filter(priority__in=f.priorities)
     if f.job_type_id:
         qs = qs.filter(job_type_id=f.job_type_id)
+    if f.parts:
+        qs = qs.filter(parts_readiness=f.parts)
     if f.technician_id:
         qs = qs.filter(pk__in=Job.technicians.through.objects.filter(technician_id=f.technician_id).values("job_id"))
     if f.tag:

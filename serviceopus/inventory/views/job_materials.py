@@ -1,0 +1,5 @@
+"""job_materials"""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

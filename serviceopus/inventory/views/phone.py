@@ -1,0 +1,5 @@
+"""phone"""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

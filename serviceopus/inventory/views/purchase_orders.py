@@ -1,0 +1,5 @@
+"""purchase_orders"""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
