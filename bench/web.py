@@ -262,6 +262,8 @@ def child(requests: int, warmup: int, bench_day: str) -> None:
     rows = [
         ("job list", "/jobs/"),
         ("list: filtered + sorted", "/jobs/?status=scheduled&priority=3&sort=priority"),
+        ("list: blocked by parts", "/jobs/?parts=blocked"),
+        ("board: blocked by parts", "/jobs/board/?parts=blocked"),
         ("list: deep page (cursor)", f"/jobs/?cursor={encode_cursor([mid], 'next')}"),
         ("search (customer surname)", f"/jobs/?q={quote(surname)}"),
         ("board", "/jobs/board/"),

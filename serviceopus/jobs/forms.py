@@ -15,7 +15,7 @@ from serviceopus.crew.models import Skill
 from serviceopus.customers.models import Asset, Contact, Location
 
 from .actions import MAX_CENTS
-from .models import BillingType, Job, JobType, LineItem, Priority, Source
+from .models import BillingType, Job, JobType, LineItem, PartsReadiness, Priority, Source
 from .queries import SORTS, JobFilters
 from .status import HoldReason, JobStatus
 
@@ -97,6 +97,7 @@ class JobFilterForm(Form):
     tag = forms.CharField(required=False, max_length=50)
     date_from = forms.DateField(required=False, label="Next visit from", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+    parts = forms.ChoiceField(required=False, label="Parts", choices=[("", "Any parts status"), *((v, label) for v, label in PartsReadiness.choices if v)])
     sort = forms.ChoiceField(required=False, choices=[(key, label) for key, (label, _) in SORTS.items()])
 
     def __init__(self, data: Any, *, choices: dict[str, list], **kwargs: Any) -> None:
@@ -125,12 +126,13 @@ class JobFilterForm(Form):
             tag=(c.get("tag") or "").strip(),
             date_from=c.get("date_from"),
             date_to=c.get("date_to"),
+            parts=c.get("parts") or "",
             sort=c.get("sort") or "newest",
         )
 
     def active_count(self) -> int:
         f = self.to_filters()
-        return sum(bool(v) for v in (f.statuses, f.priorities, f.job_type_id, f.technician_id, f.tag, f.date_from or f.date_to))
+        return sum(bool(v) for v in (f.statuses, f.priorities, f.job_type_id, f.technician_id, f.tag, f.date_from or f.date_to, f.parts))
 
 
 # ---- status changes ----------------------------------------------------------------------------------

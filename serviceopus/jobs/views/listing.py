@@ -29,6 +29,7 @@ def saved_views() -> list[tuple[str, str]]:
         ("Waiting to be scheduled", "status=new"),
         ("On hold", "status=on_hold"),
         ("Ready to invoice", "status=work_complete"),
+        ("Blocked by parts", "parts=blocked"),
         ("Visits today", urlencode({"date_from": today, "date_to": today, "sort": "next_visit"})),
     ]
 

@@ -20,6 +20,7 @@ from serviceopus.accounts.models import User
 from serviceopus.closeout.seeding import ensure_closeout
 from serviceopus.customers.models import Asset, Contact, Customer, Location
 from serviceopus.dispatch.demo_schedule import Calendar, DemoSchedule, Planned, add_time_off
+from serviceopus.inventory.seeding import ensure_inventory
 from serviceopus.jobs import actions
 from serviceopus.jobs.models import BillingType, Job, JobEvent, LineItem, Note, Source
 from serviceopus.jobs.seeding import (
@@ -128,6 +129,7 @@ class DemoBuilder:
         schedule.sync(sorted({j.pk for j in stamps.jobs} - schedule.synced))
         # Closeout rules last: the past work above was completed before they existed.
         ensure_closeout(self.rng, office=self.office, now=self.now)
+        ensure_inventory(self.rng, office=self.office)
         return {s: statuses.count(s) for s in STATUS_MIX}
 
     # ---- customers, sites, contacts, assets -------------------------------------------------------

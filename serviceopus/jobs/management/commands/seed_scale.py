@@ -39,7 +39,7 @@ from serviceopus.field.models import TimeEntry
 from serviceopus.jobs import search
 from serviceopus.jobs.actions import job_number
 from serviceopus.jobs.bulk_writer import BulkWriter
-from serviceopus.jobs.models import BillingType, Job, JobEvent, JobTechnician, LineItem, Source
+from serviceopus.jobs.models import BillingType, Job, JobEvent, JobTechnician, LineItem, PartsReadiness, Source
 from serviceopus.jobs.seeding import (
     BUSINESSES,
     CANCEL_NOTES,
@@ -133,7 +133,7 @@ CONTACT_COLUMNS = ("id", "customer", "name", "role", "email", "phone", "is_prima
 JOB_COLUMNS = (
     "id", "number", "customer", "location", "contact", "job_type", "source", "source_reference", "scope", "priority",
     "estimated_duration_minutes", "billing_type", "not_to_exceed_cents", "status", "hold_reason", "hold_note", "next_visit_at",
-    "created_by", "created_at", "updated_at", "completed_at",
+    "created_by", "created_at", "updated_at", "completed_at", "parts_readiness",
 )  # fmt: skip
 ITEM_COLUMNS = ("job", "kind", "description", "quantity", "unit_price_cents", "unit_cost_cents", "taxable", "position", "created_at")
 EVENT_COLUMNS = ("job", "actor", "kind", "old_value", "new_value", "message", "data", "created_at")
@@ -406,6 +406,13 @@ class Plan:
                 hold_note = message = choice(HOLD_NOTES[hold_reason])
             elif status == _ST.CANCELLED:
                 message = choice(CANCEL_NOTES)
+            # Parts: jobs on hold for parts are blocked by them; some open jobs track reserved parts. Only
+            # the state on the job row is seeded (what the list and the board read), not the stock behind it.
+            parts = ""
+            if hold_reason == "parts":
+                parts = PartsReadiness.BLOCKED
+            elif status in (_ST.NEW, _ST.SCHEDULED, _ST.IN_PROGRESS) and random() < 0.08:
+                parts = choices((PartsReadiness.READY, PartsReadiness.PARTIAL, PartsReadiness.BLOCKED), cum_weights=(60, 75, 100))[0]
             creator = choice(self.creators)
             # Visits, as the dispatch actions would have left them; the job's dates follow from them.
             crew: list[int] = []
@@ -495,7 +502,7 @@ class Plan:
                 (
                     job_id, number, customer_id, location_id, contact_id, type_id, source, reference, scope, priority,
                     spec.minutes, billing, nte, status, hold_reason, hold_note, next_visit,
-                    creator, created_text, updated_text, ts(completed) if completed else None,
+                    creator, created_text, updated_text, ts(completed) if completed else None, str(parts),
                 )
             )  # fmt: skip
 
