@@ -100,7 +100,10 @@ def ensure_closeout(rng: Random, *, office: User, now: datetime) -> None:
         for (kind, severity, description), job in zip(INCIDENTS, rng.sample(open_jobs, min(len(open_jobs), len(INCIDENTS))), strict=False):
             # Reported by the office from the crew's call, and owned by it; dated between the job's last
             # step and now, like the rest of the demo's past.
+            last_event = JobEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             incident = incident_actions.incident_report(actor=office, job_id=job.pk, kind=kind, severity=severity, description=description, owner_id=office.pk)
             at = job.updated_at + (now - job.updated_at) * rng.uniform(0.2, 0.8)
             Incident.objects.filter(pk=incident.pk).update(reported_at=at)
-            JobEvent.objects.filter(job=job, created_at__gte=now).update(created_at=at)
+            # The event carries the real clock (its model default), which may be before or after the
+            # demo's `now`: date the one just written, whatever it says.
+            JobEvent.objects.filter(job=job, pk__gt=last_event).update(created_at=at)

@@ -88,10 +88,11 @@ class Calendar:
     def load(self, technician: Technician, day: date) -> int:
         return sum(1 for s, _ in self.busy.get(technician.pk, []) if timezone.localtime(s).date() == day)
 
-    def book(self, crew: list[Technician], start: datetime, minutes: int, *, days: int = 1) -> datetime:
+    def book(self, crew: list[Technician], start: datetime, minutes: int, *, days: int = 1, latest: datetime | None = None) -> datetime:
         """The free start nearest `start`, in half hours within 07:00–17:00, on its day or (when `days` > 1)
-        one of the following weekdays; `start` itself when all are full (scheduling then records a
-        manager's override)."""
+        one of the following weekdays, ending by `latest` when given (work already done must not move
+        past the present); `start` itself when all are full (scheduling then records a manager's
+        override)."""
         length = timedelta(minutes=minutes)
         day = timezone.localtime(start).date()
         for shift in range(days):
@@ -105,7 +106,7 @@ class Calendar:
             for step in range(0, 20):
                 for sign in (1, -1):
                     at = preferred + sign * step * timedelta(minutes=30)
-                    if first <= at <= last and self.free(crew, at, at + length):
+                    if first <= at <= last and (latest is None or at + length <= latest) and self.free(crew, at, at + length):
                         self.hold(crew, at, at + length)
                         return at
         self.hold(crew, start, start + length)

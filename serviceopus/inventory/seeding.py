@@ -3,16 +3,17 @@ technician with opening stock, and materials reserved on open jobs — some in s
 purchase order — so the list's "blocked by parts" filter, the purchasing page and the readiness panel
 have something to show. Written through the actions, like a person would, after the demo jobs."""
 
+from datetime import datetime
 from random import Random
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import DomainError
 from serviceopus.crew.models import Technician
-from serviceopus.jobs.models import Job, JobType
+from serviceopus.jobs.models import Job, JobEvent, JobType, LineItem
 from serviceopus.jobs.status import JobStatus
 
 from .actions import purchasing, reservations, stock
-from .models import InventoryItem, Reservation, StockLocation, Vendor
+from .models import InventoryItem, PurchaseOrder, PurchaseOrderEvent, Reservation, StockLocation, StockMovement, Vendor
 
 VENDORS = (
     ("Ferguson HVAC Supply", "orders@ferguson-hvac.example", "555-0140", 2),
@@ -54,10 +55,12 @@ NEEDS = {
 GATED_TYPES = ("Water heater install",)
 
 
-def ensure_inventory(rng: Random, *, office: User) -> None:
-    """Create the demo's stock once (nothing is done when items exist already)."""
+def ensure_inventory(rng: Random, *, office: User, now: datetime) -> None:
+    """Create the demo's stock once (nothing is done when items exist already), dated `now`."""
     if InventoryItem.objects.exists():
         return
+    stamped = (StockMovement, Reservation, PurchaseOrder, PurchaseOrderEvent, JobEvent, LineItem)
+    before = {model: model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0 for model in stamped}
     vendors = [Vendor.objects.create(name=n, email=e, phone=p, lead_time_days=d) for n, e, p, d in VENDORS]
     warehouse = StockLocation.objects.create(name="Main warehouse", kind=StockLocation.Kind.WAREHOUSE)
     trucks = [
@@ -84,6 +87,9 @@ def ensure_inventory(rng: Random, *, office: User) -> None:
     JobType.objects.filter(name__in=GATED_TYPES).update(requires_materials_ready=True)
     _reserve_on_open_jobs(rng, office, items, warehouse)
     _purchase_orders(office)
+    # Rows stamped by their models' defaults carry the real clock, not the demo's: date them `now`.
+    for model, last in before.items():
+        model.objects.filter(pk__gt=last).update(created_at=now)
 
 
 def _reserve_on_open_jobs(rng: Random, office: User, items: dict[str, InventoryItem], warehouse: StockLocation) -> None:

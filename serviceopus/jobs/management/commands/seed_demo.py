@@ -129,7 +129,7 @@ class DemoBuilder:
         schedule.sync(sorted({j.pk for j in stamps.jobs} - schedule.synced))
         # Closeout rules last: the past work above was completed before they existed.
         ensure_closeout(self.rng, office=self.office, now=self.now)
-        ensure_inventory(self.rng, office=self.office)
+        ensure_inventory(self.rng, office=self.office, now=self.now)
         return {s: statuses.count(s) for s in STATUS_MIX}
 
     # ---- customers, sites, contacts, assets -------------------------------------------------------
@@ -257,7 +257,8 @@ class DemoBuilder:
             assert visit is not None
             # Work booked ahead may move to the next free weekday; today's and past work stays on its day.
             ahead = timezone.localtime(visit).date() > self.today and status == JobStatus.SCHEDULED
-            visit = self.calendar.book(crew, visit, min(spec.minutes, 8 * 60), days=5 if ahead else 1)
+            done = status in (JobStatus.WORK_COMPLETE, JobStatus.INVOICED, JobStatus.CLOSED)
+            visit = self.calendar.book(crew, visit, min(spec.minutes, 8 * 60), days=5 if ahead else 1, latest=self.now if done else None)
         actor_tech = crew[0].user if crew else self.dispatcher
 
         tags = {"commercial"} if commercial else set()
