@@ -19,6 +19,10 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Schedule", reverse("dispatch:week"), "schedule"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
+    if user.has_perm("inventory.purchase"):
+        items.append(("Purchasing", reverse("inventory:purchasing"), "purchasing"))
+    if user.has_perm("inventory.view_stock"):
+        items.append(("Stock", reverse("inventory:items"), "stock"))
     if user.is_staff and user.has_perm("jobs.configure"):
         items.append(("Settings", reverse("admin:index"), "admin"))
     return {"nav_items": items, "company_name": _company()}

@@ -180,6 +180,7 @@ def _mount() -> None:
     from serviceopus.customers.api import router as customers_router
     from serviceopus.dispatch.api import router as dispatch_router
     from serviceopus.field.api import router as field_router
+    from serviceopus.inventory.api import router as inventory_router
     from serviceopus.jobs.api import router as jobs_router
 
     api.add_router("/", accounts_router)
@@ -189,6 +190,7 @@ def _mount() -> None:
     api.add_router("/", dispatch_router)
     api.add_router("/", field_router)
     api.add_router("/", closeout_router)
+    api.add_router("/", inventory_router)
 
 
 _mount()

@@ -1,6 +1,6 @@
 """How inventory plugs into the apps it builds on (called once from InventoryConfig.ready): the
-material line hook, the materials-ready gate on scheduling, and the job workspace's Purchase orders tab
-and readiness panel. jobs and dispatch import nothing of inventory."""
+material line hook, the materials-ready gate on scheduling, and the job workspace's Purchase orders tab,
+readiness panel and materials section on the Line items tab. jobs and dispatch import nothing of inventory."""
 
 from serviceopus.core.errors import ConflictError
 from serviceopus.jobs.models import Job, JobType
@@ -26,15 +26,18 @@ def materials_gate(job: Job) -> None:
 
 def install() -> None:
     from serviceopus.dispatch.actions import SCHEDULE_GUARDS
-    from serviceopus.jobs.actions import LINE_ITEM_HOOKS
-    from serviceopus.jobs.views.workspace import register_header_panel, register_tab
+    from serviceopus.jobs.actions import LINE_ITEM_HOOKS, TRANSITION_HOOKS
+    from serviceopus.jobs.views.workspace import register_header_panel, register_tab, register_tab_section
 
-    from .actions.reservations import line_item_hook
-    from .views import job_tabs
+    from .actions.reservations import job_transition_hook, line_item_hook
+    from .views import job_materials, job_tabs
 
     if line_item_hook not in LINE_ITEM_HOOKS:
         LINE_ITEM_HOOKS.append(line_item_hook)
+    if job_transition_hook not in TRANSITION_HOOKS:
+        TRANSITION_HOOKS.append(job_transition_hook)
     if materials_gate not in SCHEDULE_GUARDS:
         SCHEDULE_GUARDS.append(materials_gate)
     register_header_panel(job_tabs.readiness_panel)
     register_tab("purchase-orders", job_tabs.purchase_orders_tab)
+    register_tab_section("line-items", job_materials.materials_section)

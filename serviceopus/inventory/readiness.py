@@ -75,7 +75,7 @@ class MissingPart:
         text = f"{self.short} {self.item.unit} × {self.item.sku} {self.item.name}"
         ordered = [o for o in self.orders if o.status != PurchaseOrder.Status.DRAFT]
         if ordered:
-            text += " (" + ", ".join(o.label + (f", expected {o.expected_on:%d %b}" if o.expected_on else "") for o in ordered) + ")"
+            text += " (" + ", ".join(o.label + (f", expected {o.expected_on:%b %d}" if o.expected_on else "") for o in ordered) + ")"
         elif self.orders:
             text += " (on a draft purchase order, not ordered yet)"
         else:

@@ -284,6 +284,12 @@ def job_update(*, actor: User, job_id: int, version: int, changes: dict[str, Any
     return job
 
 
+# What apps built on jobs do when a job moves (inventory: a cancelled job lets go of the stock held for
+# it). Each is called as hook(actor, job, old_status, new_status) inside the transition's transaction,
+# after the move is written; it may refuse with a DomainError, and then the move is undone.
+TRANSITION_HOOKS: list[Callable[[User, Job, str, str], None]] = []
+
+
 def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", note: str = "", expected: str = "") -> Job:
     """Move a job to `to`. Checks the transition table, the actor's role and the guards; changes the
     row only if it still has the status we read (PostgreSQL also holds a row lock), and writes the
@@ -334,6 +340,8 @@ def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", 
         if to == JobStatus.ON_HOLD:
             message = HoldReason(hold_reason).label + (f": {note}" if note else "")
         _event(job, actor, JobEvent.Kind.STATUS, old=current, new=to, message=message, data={"hold_reason": hold_reason} if hold_reason else {})
+        for hook in TRANSITION_HOOKS:
+            hook(actor, job, current, to)
     job.refresh_from_db()
     return job
 
@@ -382,6 +390,13 @@ LINE_ITEM_HOOKS: list[Callable[[str, LineItem, dict[str, Any]], None]] = []
 
 def _touch(job_id: int) -> None:
     Job.objects.filter(pk=job_id).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+def _line(line_item_id: int) -> LineItem:
+    item = LineItem.objects.filter(pk=line_item_id).first()
+    if item is None:
+        raise DomainError("not_found", "This line no longer exists. Reload to see the job's lines.")
+    return item
 
 
 def _editable_job(actor: User, job_id: int) -> Job:
@@ -450,7 +465,7 @@ def line_item_update(
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
     with transaction.atomic():
-        item = LineItem.objects.get(pk=line_item_id)
+        item = _line(line_item_id)
         job = _editable_job(actor, item.job_id)
         for hook in LINE_ITEM_HOOKS:
             hook("update", item, {"kind": kind, "quantity": quantity})
@@ -483,7 +498,7 @@ def line_item_update(
 
 def line_item_remove(*, actor: User, line_item_id: int) -> None:
     with transaction.atomic():
-        item = LineItem.objects.get(pk=line_item_id)
+        item = _line(line_item_id)
         job = _editable_job(actor, item.job_id)
         for hook in LINE_ITEM_HOOKS:
             hook("remove", item, {})

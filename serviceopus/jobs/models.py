@@ -126,7 +126,9 @@ class Job(models.Model):
             models.Index(fields=["customer", "id"], name="job_customer_id"),
             models.Index(fields=["created_at"], name="job_created_at"),
             models.Index(fields=["completed_at"], name="job_completed_at"),
+            # The list's and the board's "blocked by parts" (and other readiness) filters.
             models.Index(fields=["parts_readiness", "id"], name="job_parts_readiness_id"),
+            models.Index(fields=["parts_readiness", "status", "priority", "id"], name="job_parts_status_priority_id"),
         ]
         permissions = [("view_all_jobs", "Can see every job")]
 

@@ -3,6 +3,7 @@ taken then), receiving (partial allowed, into a place, fulfilling the reservatio
 bought for) and cancelling. The moves follow status.ALLOWED; each is atomic and written to the
 order's history and to the timeline of each job it serves."""
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -23,10 +24,11 @@ from ..quantity import parse_quantity, show
 from ..readiness import refresh_readiness
 from ..status import EDITABLE, OPEN, RECEIVABLE, can_move
 from .reservations import materials_event
-from .stock import allocate_waiting, locked, move, require
+from .stock import allocate_waiting, lock_balances, locked, move, require
 
 S = PurchaseOrder.Status
 MAX_CENTS = 10**13
+LINE_ID = re.compile(r"[0-9]{1,18}")
 
 
 def po_number(n: int) -> str:
@@ -139,15 +141,20 @@ def po_update(*, actor: User, po_id: int, version: int, ship_to_id: int, expecte
         if not PurchaseOrder.objects.filter(pk=po.pk, version=version).update(ship_to=ship_to, expected_on=expected_on, notes=notes, version=F("version") + 1):
             raise ConflictError("stale", "This purchase order was changed by someone else. Reload to see it.")
         if po.expected_on != expected_on:
-            _event(po, actor, f"Expected delivery {expected_on:%d %b %Y}" if expected_on else "Expected delivery date cleared")
+            _event(po, actor, f"Expected delivery {expected_on:%b %d, %Y}" if expected_on else "Expected delivery date cleared")
+        if ship_to and ship_to.pk != po.ship_to_id:
+            _event(po, actor, f"Deliver to {ship_to.name} (was {po.ship_to.name})")
         po.refresh_from_db()
     return po
 
 
-def po_line_add(*, actor: User, po_id: int, item_id: int, quantity: object, unit_cost_cents: int | None = None) -> PurchaseOrderLine:
+def po_line_add(
+    *, actor: User, po_id: int, item_id: int, quantity: object, unit_cost_cents: int | None = None, reservation_id: int | None = None
+) -> PurchaseOrderLine:
+    """A line on a draft; with `reservation_id`, bought for that job's shortfall (its receipt goes to it first)."""
     require(actor, "inventory.purchase", "You may not change purchase orders.")
     fields: dict[str, str] = {}
-    line = _clean_line(fields, "line", {"item_id": item_id, "quantity": quantity, "unit_cost_cents": unit_cost_cents})
+    line = _clean_line(fields, "line", {"item_id": item_id, "quantity": quantity, "unit_cost_cents": unit_cost_cents, "reservation_id": reservation_id})
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", {k.removeprefix("line."): v for k, v in fields.items()})
     with transaction.atomic():
@@ -156,6 +163,7 @@ def po_line_add(*, actor: User, po_id: int, item_id: int, quantity: object, unit
         created = PurchaseOrderLine.objects.create(purchase_order=po, **line)
         PurchaseOrder.objects.filter(pk=po.pk).update(version=F("version") + 1)
         _event(po, actor, f"Added {show(created.quantity_milli)} × {created.item.sku}")
+        _tell_jobs(po, actor, f"{po.label} ({po.vendor}) will bring {show(created.quantity_milli)} × {created.item.sku} for this job", [created.job_id])
     return created
 
 
@@ -211,8 +219,8 @@ def po_order(*, actor: User, po_id: int, expected_on: date | None = None) -> Pur
         number = po_number(next_in_sequence("purchase_order"))
         PurchaseOrder.objects.filter(pk=po.pk).update(status=S.ORDERED, number=number, ordered_at=now, expected_on=expected, version=F("version") + 1)
         po.refresh_from_db()
-        _event(po, actor, f"Ordered from {po.vendor} as {number}, expected {expected:%d %b %Y}")
-        _tell_jobs(po, actor, f"Materials ordered on {number} ({po.vendor}), expected {expected:%d %b %Y}", [line.job_id for line in lines])
+        _event(po, actor, f"Ordered from {po.vendor} as {number}, expected {expected:%b %d, %Y}")
+        _tell_jobs(po, actor, f"Materials ordered on {number} ({po.vendor}), expected {expected:%b %d, %Y}", [line.job_id for line in lines])
     return po
 
 
@@ -257,16 +265,22 @@ def po_receive(
         location = StockLocation.objects.filter(pk=location_id or po.ship_to_id, active=True).first()
         if location is None:
             fields["location"] = "Choose an active stock location."
-        lines = {line.pk: line for line in locked(po.lines.select_related("item", "reservation"))}
+        lines = {line.pk: line for line in locked(po.lines.select_related("item"))}
         wanted: dict[int, int] = {}
+        seen: set[int] = set()
         for raw_id, raw in quantities.items():
-            line = lines.get(int(raw_id)) if str(raw_id).isdigit() else None
+            # Keys come from forms and JSON as text: only plain ASCII digits name a line ("²".isdigit() is true).
+            line = lines.get(int(raw_id)) if isinstance(raw_id, int | str) and LINE_ID.fullmatch(str(raw_id)) else None
             if line is None:
-                fields[f"line_{raw_id}"] = "Not a line of this purchase order."
+                fields[f"line_{str(raw_id)[:20]}"] = "Not a line of this purchase order."
                 continue
-            if raw in (None, "") or str(raw).strip() in ("0", "0.0", "0.00", "0.000"):
+            if line.pk in seen:
+                fields[f"line_{line.pk}"] = "This line is given twice."
                 continue
-            milli = parse_quantity(raw, fields, f"line_{line.pk}")
+            seen.add(line.pk)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                continue
+            milli = parse_quantity(raw, fields, f"line_{line.pk}", allow_zero=True)
             if milli and milli > line.open_milli and not over_receipt:
                 fields[f"line_{line.pk}"] = (
                     f"{show(milli)} is more than the {show(line.open_milli)} still open of {show(line.quantity_milli)} ordered; "
@@ -280,8 +294,15 @@ def po_receive(
             raise InvalidInput("Please correct the highlighted fields.", fields)
         assert location
         movements, jobs = [], set()
-        for line_id, milli in wanted.items():
+        # Items in a fixed order, so two receipts of the same items lock their balances alike.
+        for line_id, milli in sorted(wanted.items(), key=lambda pair: (lines[pair[0]].item_id, pair[0])):
             line = lines[line_id]
+            reservation = None
+            if line.reservation_id:
+                # The reservation's own place is locked too: it may move here with its goods.
+                place = Reservation.objects.filter(pk=line.reservation_id).values_list("location_id", flat=True).first()
+                lock_balances(line.item_id, location.pk, *([place] if place else []))
+                reservation = locked(Reservation.objects).filter(pk=line.reservation_id).first()
             movements.append(
                 move(
                     actor=actor,
@@ -295,7 +316,6 @@ def po_receive(
                 )
             )
             PurchaseOrderLine.objects.filter(pk=line.pk).update(received_milli=F("received_milli") + milli)
-            reservation = line.reservation
             # Bought for a job but delivered elsewhere: a reservation that holds nothing yet moves with
             # its goods; one already partly held stays, and the goods join that place's stock.
             if (
@@ -334,8 +354,12 @@ def drafts_for_shortfalls(*, actor: User, reservation_ids: Iterable[int] | None 
     from ..queries import to_order
 
     require(actor, "inventory.purchase", "You may not create purchase orders.")
+    chosen = None if reservation_ids is None else set(reservation_ids)
     with transaction.atomic():
-        needs = [n for n in to_order() if n.vendor is not None and (reservation_ids is None or n.reservation.pk in set(reservation_ids))]
+        # Two people pressing the button at once: the second waits here, then finds the first one's
+        # drafts covering the shortfalls (to_order counts draft lines) instead of drafting them again.
+        next_in_sequence("purchase_order_drafting")
+        needs = [n for n in to_order() if n.vendor is not None and n.vendor.active and (chosen is None or n.reservation.pk in chosen)]
         if not needs:
             raise ConflictError("nothing_to_order", "Nothing is waiting to be ordered from a vendor.")
         groups: dict[tuple[int, int], list] = defaultdict(list)
@@ -353,7 +377,7 @@ def drafts_for_shortfalls(*, actor: User, reservation_ids: Iterable[int] | None 
                     job_id=need.reservation.job_id,
                     reservation=need.reservation,
                 )
-            _event(po, actor, f"Drafted from the purchasing page: {len(group)} line{'s' if len(group) != 1 else ''} for jobs short of parts")
+            _event(po, actor, f"Drafted for jobs short of parts: {len(group)} line{'s' if len(group) != 1 else ''}")
             _tell_jobs(po, actor, f"Draft purchase order #{po.pk} ({po.vendor}) started for this job's materials", [n.reservation.job_id for n in group])
             created.append(po)
     return created

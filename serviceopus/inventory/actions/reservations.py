@@ -13,6 +13,7 @@ from django.db.models import F
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
+from serviceopus.core.text import clean_text
 from serviceopus.dispatch.models import CrewMember, Visit
 from serviceopus.dispatch.status import VisitStatus
 from serviceopus.jobs import actions as job_actions
@@ -22,7 +23,18 @@ from serviceopus.jobs.status import JobStatus
 from ..models import InventoryItem, Reservation, StockBalance, StockLocation, StockMovement
 from ..quantity import from_milli, parse_quantity, show
 from ..readiness import refresh_readiness
-from .stock import allocate_waiting, balance_for_update, locked, move, require, shortage_message
+from .stock import (
+    allocate_waiting,
+    balance_for_update,
+    deallocate_excess,
+    lock_balances,
+    lock_balances_after_job,
+    locked,
+    move,
+    require,
+    shortage_message,
+    valid_cents,
+)
 
 Kind = StockMovement.Kind
 CLOSED_JOB = (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED)
@@ -36,11 +48,22 @@ def _description(item: InventoryItem) -> str:
     return f"{item.sku} · {item.name}"[:300]
 
 
-def _locked_reservation(reservation_id: int) -> Reservation:
-    reservation = locked(Reservation.objects.select_related("item", "location", "job")).filter(pk=reservation_id).first()
-    if reservation is None:
-        raise DomainError("not_found", "No such reservation.")
-    return reservation
+def _locked_reservation(reservation_id: int, *also: int, job_locked: bool = False) -> Reservation:
+    """The reservation and its job, locked in the inventory lock order (stock.locked): the balance of
+    its item at its place (and at the places in `also`), the job, then the reservation. `job_locked`:
+    the caller holds the job's lock already (a line hook)."""
+    while True:
+        row = Reservation.objects.filter(pk=reservation_id).values("item_id", "location_id", "job_id").first()
+        if row is None:
+            raise DomainError("not_found", "No such reservation.")
+        (lock_balances_after_job if job_locked else lock_balances)(row["item_id"], row["location_id"], *also)
+        job_actions.lock_job(row["job_id"])
+        reservation = locked(Reservation.objects.select_related("item", "location", "job")).filter(pk=reservation_id).first()
+        if reservation is None:
+            raise DomainError("not_found", "No such reservation.")
+        # A receipt elsewhere may have moved a reservation that held nothing; lock its new place too.
+        if reservation.location_id == row["location_id"]:
+            return reservation
 
 
 def _set_line_quantity(actor: User, reservation: Reservation) -> None:
@@ -91,13 +114,16 @@ def material_reserve(
     location = StockLocation.objects.filter(pk=location_id, active=True).first() if location_id else None
     if location is None:
         fields["location"] = "Choose an active stock location."
-    if unit_price_cents is not None and not (isinstance(unit_price_cents, int) and 0 <= unit_price_cents <= 10**13):
+    if unit_price_cents is not None and not valid_cents(unit_price_cents):
         fields["unit_price"] = "Enter a valid unit price."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
     assert item
     assert location
+    if not Job.objects.filter(pk=job_id).exists():
+        raise DomainError("not_found", "No such job.")
     with transaction.atomic():
+        balance_for_update(item.pk, location.pk)
         line = job_actions.line_item_add(
             actor=actor,
             job_id=job_id,
@@ -146,9 +172,11 @@ def _resize(actor: User | None, reservation: Reservation, milli: int) -> None:
     allocated += max(0, min(want - allocated, balance.available_milli))
     Reservation.objects.filter(pk=reservation.pk).update(quantity_milli=milli, allocated_milli=allocated)
     StockBalance.objects.filter(pk=balance.pk).update(reserved_milli=F("reserved_milli") + allocated - reservation.allocated_milli)
+    touched = {reservation.job_id}
     if allocated < reservation.allocated_milli:
-        allocate_waiting(reservation.item, reservation.location)
-    refresh_readiness([reservation.job_id])
+        # What this job let go of goes to the jobs waiting for it there.
+        touched |= allocate_waiting(reservation.item, reservation.location)
+    refresh_readiness(touched)
 
 
 def _release(reservation: Reservation) -> int:
@@ -168,8 +196,11 @@ def _release(reservation: Reservation) -> int:
 def line_item_hook(op: str, line: LineItem, changes: dict[str, Any]) -> None:
     """Registered with jobs.actions.LINE_ITEM_HOOKS: editing or removing an inventory-backed line
     changes its reservation in the same transaction."""
-    reservation = locked(Reservation.objects.select_related("item")).filter(line_item=line, status=Reservation.Status.OPEN).first()
-    if reservation is None:
+    found = Reservation.objects.filter(line_item=line, status=Reservation.Status.OPEN).values_list("pk", flat=True).first()
+    if found is None:
+        return
+    reservation = _locked_reservation(found, job_locked=True)
+    if reservation.status != Reservation.Status.OPEN:
         return
     if op == "remove":
         if reservation.in_use_milli:
@@ -191,6 +222,27 @@ def line_item_hook(op: str, line: LineItem, changes: dict[str, Any]) -> None:
             _resize(None, reservation, milli)
 
 
+def job_transition_hook(actor: User, job: Job, old: str, new: str) -> None:
+    """Registered with jobs.actions.TRANSITION_HOOKS: a cancelled job lets go of the stock held for it
+    (others waiting for the items get it). What was issued stays on its lines: it left the shelf."""
+    if new != JobStatus.CANCELLED:
+        return
+    let_go = []
+    for found in Reservation.objects.filter(job=job, status=Reservation.Status.OPEN).values_list("pk", flat=True):
+        reservation = _locked_reservation(found, job_locked=True)
+        if reservation.status != Reservation.Status.OPEN:
+            continue
+        Reservation.objects.filter(pk=reservation.pk).update(allocated_milli=0, status=Reservation.Status.RELEASED)
+        if reservation.allocated_milli:
+            balance = balance_for_update(reservation.item_id, reservation.location_id)
+            StockBalance.objects.filter(pk=balance.pk).update(reserved_milli=F("reserved_milli") - reservation.allocated_milli)
+            refresh_readiness(allocate_waiting(reservation.item, reservation.location))
+            let_go.append(f"{show(reservation.allocated_milli)} {reservation.item.unit} × {reservation.item.sku} at {reservation.location.name}")
+    refresh_readiness([job.pk])
+    if let_go:
+        materials_event(job, actor, "Job cancelled: released " + ", ".join(let_go), data={"op": "release_on_cancel"})
+
+
 # ---- issue, return, release -------------------------------------------------------------------------
 
 
@@ -208,9 +260,10 @@ def material_issue(*, actor: User, reservation_id: int, quantity: object, visit_
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
     with transaction.atomic():
-        job_actions.lock_job(_job_of_reservation(reservation_id))
         reservation = _locked_reservation(reservation_id)
         _job_open_for_materials(reservation.job)
+        if visit_id is not None and not Visit.objects.filter(pk=visit_id, job_id=reservation.job_id).exists():
+            raise InvalidInput("Please correct the highlighted fields.", {"visit": "Choose a visit of this job."})
         outstanding = reservation.quantity_milli - reservation.in_use_milli
         if reservation.status != Reservation.Status.OPEN or outstanding <= 0:
             raise ConflictError("nothing_to_issue", f"Everything reserved of {reservation.item.sku} was already issued to this job.")
@@ -239,29 +292,30 @@ def material_issue(*, actor: User, reservation_id: int, quantity: object, visit_
             f"Issued {show(milli)} {reservation.item.unit} × {reservation.item.sku} from {reservation.location.name}",
             data={"reservation": reservation.pk, "movement": movement.pk, "op": "issue"},
         )
-        refresh_readiness([reservation.job_id])
+        # With negative stock allowed an issue may take stock held for others: their holds shrink to what is there.
+        refresh_readiness(deallocate_excess(reservation.item, reservation.location) | {reservation.job_id})
     return movement
 
 
-def _job_of_reservation(reservation_id: int) -> int:
-    job_id = Reservation.objects.filter(pk=reservation_id).values_list("job_id", flat=True).first()
-    if job_id is None:
-        raise DomainError("not_found", "No such reservation.")
-    return job_id
-
-
-def material_return(*, actor: User, reservation_id: int, quantity: object, location_id: int | None = None, reason: str = "") -> StockMovement:
+def material_return(
+    *, actor: User, reservation_id: int, quantity: object, location_id: int | None = None, reason: str = "", visit_id: int | None = None
+) -> StockMovement:
     """Unused stock comes back from the job to a place (the reservation's by default): the line bills
-    that much less. Returning more than the job has is refused."""
+    that much less. Returning more than the job has is refused. `visit_id` (a visit of the job) says
+    on which visit it came back, as usage records which visit it was used on."""
     fields: dict[str, str] = {}
     milli = parse_quantity(quantity, fields)
+    reason = clean_text(fields, "reason", reason, max_length=300)
+    if location_id is not None and not StockLocation.objects.filter(pk=location_id, active=True).exists():
+        fields["location"] = "Choose an active stock location."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
     with transaction.atomic():
-        job_actions.lock_job(_job_of_reservation(reservation_id))
-        reservation = _locked_reservation(reservation_id)
+        reservation = _locked_reservation(reservation_id, *([location_id] if location_id else []))
         _may_return(actor, reservation, location_id)
         _job_open_for_materials(reservation.job)
+        if visit_id is not None and not Visit.objects.filter(pk=visit_id, job_id=reservation.job_id).exists():
+            raise InvalidInput("Please correct the highlighted fields.", {"visit": "Not a visit of this job."})
         destination = StockLocation.objects.filter(pk=location_id or reservation.location_id, active=True).first()
         if destination is None:
             raise InvalidInput("Please correct the highlighted fields.", {"location": "Choose an active stock location."})
@@ -276,9 +330,10 @@ def material_return(*, actor: User, reservation_id: int, quantity: object, locat
             quantity_milli=milli,
             to_location=destination,
             job=reservation.job,
+            visit_id=visit_id,
             reservation=reservation,
             unit_cost_cents=reservation.line_item.unit_cost_cents if reservation.line_item else reservation.item.default_cost_cents,
-            reason=reason[:300],
+            reason=reason,
         )
         # The job keeps needing what it still awaits: quantity and in-use fall together, the hold stays.
         Reservation.objects.filter(pk=reservation.pk).update(returned_milli=F("returned_milli") + milli, quantity_milli=F("quantity_milli") - milli)
@@ -298,13 +353,15 @@ def material_return(*, actor: User, reservation_id: int, quantity: object, locat
 
 
 def _may_return(actor: User, reservation: Reservation, location_id: int | None) -> None:
-    """The office returns to any place; a technician only to their own truck, on a job they work."""
+    """The office returns to any place; a technician only what came from their own truck, back into
+    it, on a job they work."""
     if actor.has_perm("inventory.manage_stock"):
         return
     truck = StockLocation.objects.filter(technician__user=actor).first()
     if (
         actor.has_perm("inventory.record_usage")
         and truck is not None
+        and reservation.location_id == truck.pk
         and (location_id or reservation.location_id) == truck.pk
         and CrewMember.objects.filter(visit__job_id=reservation.job_id, technician__user=actor).exists()
     ):
@@ -317,7 +374,6 @@ def material_release(*, actor: User, reservation_id: int) -> Reservation:
     item get it) and the line bills only what was issued — or disappears when nothing was."""
     require(actor, "inventory.reserve", "You may not release reservations.")
     with transaction.atomic():
-        job_actions.lock_job(_job_of_reservation(reservation_id))
         reservation = _locked_reservation(reservation_id)
         _job_open_for_materials(reservation.job)
         if reservation.status != Reservation.Status.OPEN or reservation.quantity_milli == reservation.in_use_milli:
@@ -343,7 +399,8 @@ USAGE_VISIT_STATUSES = (VisitStatus.EN_ROUTE, VisitStatus.ARRIVED, VisitStatus.W
 def usage_record(*, actor: User, visit_id: int, item_id: int, quantity: object) -> Reservation:
     """A technician used stock from their truck on a visit. What was reserved for the job on the truck
     is consumed first; anything beyond it is added to the job's line for the item (a new line when
-    there is none), at the item's price and cost — billable without anyone re-keying it."""
+    there is none), at the item's price and cost — billable without anyone re-keying it. Returns the
+    reservation of that line."""
     require(actor, "inventory.record_usage", "You may not record materials used.")
     fields: dict[str, str] = {}
     milli = parse_quantity(quantity, fields)
@@ -357,20 +414,20 @@ def usage_record(*, actor: User, visit_id: int, item_id: int, quantity: object) 
     if truck is None:
         raise ConflictError("no_truck", "You have no truck stock location; ask the office to set one up.")
     with transaction.atomic():
-        visit = Visit.objects.filter(pk=visit_id).first()
+        visit = Visit.objects.filter(pk=visit_id).first() if visit_id else None
         if visit is None or not CrewMember.objects.filter(visit=visit, technician__user=actor).exists():
             raise DomainError("forbidden", "You are not on this visit's crew.")
+        balance_for_update(item.pk, truck.pk)
         job = job_actions.lock_job(visit.job_id)
         _job_open_for_materials(job)
         if visit.status not in USAGE_VISIT_STATUSES:
             raise ConflictError("visit_not_started", "Record materials once you are on the way to, or at, this visit.")
-        reservation = (
+        planned = list(
             locked(Reservation.objects.select_related("item", "location", "line_item"))
             .filter(job=job, item=item, location=truck, status=Reservation.Status.OPEN, line_item__isnull=False)
             .order_by("created_at", "id")
-            .first()
         )
-        if reservation is None:
+        if not planned:
             line = job_actions.line_item_add(
                 actor=actor,
                 job_id=job.pk,
@@ -380,26 +437,40 @@ def usage_record(*, actor: User, visit_id: int, item_id: int, quantity: object) 
                 unit_price_cents=item.default_price_cents,
                 unit_cost_cents=item.default_cost_cents,
             )
-            reservation = Reservation.objects.create(job=job, line_item=line, item=item, location=truck, quantity_milli=milli, created_by=actor)
-            extra = 0
-        else:
-            extra = max(0, reservation.in_use_milli + milli - reservation.quantity_milli)
-        release = min(milli, reservation.allocated_milli)
-        move(
-            actor=actor,
-            kind=Kind.ISSUE,
-            item=item,
-            quantity_milli=milli,
-            from_location=truck,
-            release_reserved_milli=release,
-            job=job,
-            visit_id=visit.pk,
-            reservation=reservation,
-            unit_cost_cents=item.default_cost_cents,
-        )
-        Reservation.objects.filter(pk=reservation.pk).update(
-            allocated_milli=F("allocated_milli") - release, issued_milli=F("issued_milli") + milli, quantity_milli=F("quantity_milli") + extra
-        )
+            planned = [Reservation.objects.create(job=job, line_item=line, item=item, location=truck, quantity_milli=milli, created_by=actor)]
+        # Each of the job's reservations here gives what it still has to give (oldest first); the rest
+        # was used beyond the plan and is added to the oldest line.
+        left = milli
+        takes: list[tuple[Reservation, int]] = []
+        for reservation in planned:
+            take = min(left, reservation.quantity_milli - reservation.in_use_milli)
+            if take > 0:
+                takes.append((reservation, take))
+                left -= take
+        extra = left
+        if extra and takes and takes[0][0].pk == planned[0].pk:
+            takes[0] = (planned[0], takes[0][1] + extra)
+        elif extra:
+            takes.insert(0, (planned[0], extra))
+        for reservation, take in takes:
+            release = min(take, reservation.allocated_milli)
+            move(
+                actor=actor,
+                kind=Kind.ISSUE,
+                item=item,
+                quantity_milli=take,
+                from_location=truck,
+                release_reserved_milli=release,
+                job=job,
+                visit_id=visit.pk,
+                reservation=reservation,
+                unit_cost_cents=reservation.line_item.unit_cost_cents if reservation.line_item else item.default_cost_cents,
+            )
+            grow = extra if reservation.pk == planned[0].pk else 0
+            Reservation.objects.filter(pk=reservation.pk).update(
+                allocated_milli=F("allocated_milli") - release, issued_milli=F("issued_milli") + take, quantity_milli=F("quantity_milli") + grow
+            )
+        reservation = planned[0]
         reservation.refresh_from_db()
         if extra:
             _set_line_quantity(actor, reservation)
@@ -409,5 +480,5 @@ def usage_record(*, actor: User, visit_id: int, item_id: int, quantity: object) 
             f"Used {show(milli)} {item.unit} × {item.sku} from {truck.name} on visit {visit.number}",
             data={"reservation": reservation.pk, "visit": visit.pk, "op": "use"},
         )
-        refresh_readiness([job.pk])
+        refresh_readiness(deallocate_excess(item, truck) | {job.pk})
     return reservation

@@ -7,23 +7,35 @@ they are read, so two people taking the last unit are served one after the other
 told what is left. Also here: receipts without an order, transfers and adjustments (office).
 """
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.core.text import clean_text
 from serviceopus.jobs.models import Job
+from serviceopus.jobs.status import JobStatus
 
 from ..models import InventoryItem, InventorySettings, Reservation, StockBalance, StockLocation, StockMovement
 from ..quantity import parse_quantity, show
 from ..readiness import refresh_readiness
 
 Kind = StockMovement.Kind
+DONE_JOB = (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED)
 
 
 def locked(qs):  # type: ignore[no-untyped-def]
-    return qs.select_for_update() if connection.vendor == "postgresql" else qs
+    """Rows locked until commit on PostgreSQL (only the queried table's, not the rows it joins);
+    SQLite's IMMEDIATE transaction already holds the write lock.
+
+    Lock order, kept by the inventory writes so that two of them never wait for each other: the
+    purchase order, then balance rows (by item, then place), then jobs and reservations. A reservation
+    changes only under the lock of its item's balance at its place, so whoever holds that balance may
+    take the reservations and jobs behind it. The one exception is a line hook, called by jobs.actions
+    with its job already locked: see lock_balances_after_job."""
+    # NO KEY: rows pointing at a locked one (a movement at its reservation, an event at its job) can
+    # still be written, so such inserts never join a lock cycle.
+    return qs.select_for_update(of=("self",), no_key=True) if connection.vendor == "postgresql" else qs
 
 
 def require(actor: User, perm: str, message: str) -> None:
@@ -36,6 +48,39 @@ def balance_for_update(item_id: int, location_id: int) -> StockBalance:
     # INSERT … ON CONFLICT DO NOTHING: two first movements of an item at a place cannot both insert.
     StockBalance.objects.bulk_create([StockBalance(item_id=item_id, location_id=location_id)], ignore_conflicts=True)
     return locked(StockBalance.objects).get(item_id=item_id, location_id=location_id)
+
+
+def lock_balances(item_id: int, *location_ids: int) -> None:
+    """Lock several places' balance rows of one item in a fixed order (by place), so two movements
+    between the same places in opposite directions cannot each hold one row and wait for the other."""
+    for location_id in sorted(set(location_ids)):
+        balance_for_update(item_id, location_id)
+
+
+LOCK_WAIT = "500ms"  # below PostgreSQL's deadlock_timeout (1 s): this side gives up first
+
+
+def lock_balances_after_job(item_id: int, *location_ids: int) -> None:
+    """lock_balances for a caller that already holds the job's lock (jobs.actions runs its line hooks
+    so). That is against the lock order: a movement holding the balance may be waiting for this very
+    job (to update its readiness). So wait for the balance only briefly and refuse, with nothing
+    changed, rather than deadlock."""
+    if connection.vendor != "postgresql":
+        lock_balances(item_id, *location_ids)
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+            lock_balances(item_id, *location_ids)
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in ("55P03", "40P01"):  # lock_not_available, deadlock_detected
+            raise
+        raise ConflictError("stock_busy", "This item's stock is being moved right now; nothing was changed. Try again in a moment.") from None
+
+
+def valid_cents(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10**13
 
 
 def shortage_message(item: InventoryItem, location: StockLocation, wanted: int, available: int) -> str:
@@ -100,7 +145,13 @@ def allocate_waiting(item: InventoryItem, location: StockLocation, *, first: Res
     touched: set[int] = set()
     if free <= 0:
         return touched
-    waiting = list(locked(Reservation.objects).filter(item=item, location=location, status=Reservation.Status.OPEN).order_by("created_at", "id"))
+    # A job that is invoiced, closed or cancelled takes no more stock, even if its line is still open.
+    waiting = list(
+        locked(Reservation.objects)
+        .filter(item=item, location=location, status=Reservation.Status.OPEN)
+        .exclude(job__status__in=DONE_JOB)
+        .order_by("created_at", "id")
+    )
     if first is not None:
         waiting.sort(key=lambda r: r.pk != first.pk)
     for reservation in waiting:
@@ -163,7 +214,7 @@ def stock_receive(*, actor: User, item_id: int, location_id: int, quantity: obje
     milli = parse_quantity(quantity, fields)
     item, location = _item_and_place(fields, item_id, location_id)
     reason = clean_text(fields, "reason", reason, max_length=300)
-    if unit_cost_cents is not None and not (isinstance(unit_cost_cents, int) and 0 <= unit_cost_cents <= 10**13):
+    if unit_cost_cents is not None and not valid_cents(unit_cost_cents):
         fields["unit_cost"] = "Enter a valid unit cost (zero or more)."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
@@ -201,8 +252,9 @@ def stock_transfer(*, actor: User, item_id: int, from_location_id: int, to_locat
     assert source
     assert destination
     with transaction.atomic():
+        lock_balances(item.pk, source.pk, destination.pk)
         movement = move(actor=actor, kind=Kind.TRANSFER, item=item, quantity_milli=milli, from_location=source, to_location=destination, reason=reason)
-        refresh_readiness(allocate_waiting(item, destination))
+        refresh_readiness(deallocate_excess(item, source) | allocate_waiting(item, destination))
     return movement
 
 
@@ -214,7 +266,13 @@ def stock_adjust(*, actor: User, item_id: int, location_id: int, change: object,
     fields: dict[str, str] = {}
     text = str(change).strip()
     negative = text.startswith("-")
-    milli = parse_quantity(text.lstrip("+-") if text[:1] in "+-" else text, fields, "change")
+    # One sign at most: "+-2" or "--2" is a typing slip, not a direction.
+    magnitude = text[1:] if text[:1] in ("+", "-") else text
+    if isinstance(change, float) or magnitude[:1] in ("+", "-"):
+        fields["change"] = "Enter a number, such as 2 or 1.5."
+        milli = 0
+    else:
+        milli = parse_quantity(magnitude, fields, "change")
     item, location = _item_and_place(fields, item_id, location_id)
     reason = clean_text(fields, "reason", reason, max_length=300, required=True)
     if fields:

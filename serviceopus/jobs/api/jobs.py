@@ -53,6 +53,7 @@ def job_list(request: HttpRequest, params: JobListParams = Query(...)) -> dict[s
         tag=params.tag,
         date_from=params.date_from,
         date_to=params.date_to,
+        parts=params.parts,
         sort=params.sort,
     )
     page = queries.job_list_page(request.auth, filters, cursor=params.cursor, size=params.limit)

@@ -22,7 +22,7 @@ from serviceopus.api.schemas import (
 from serviceopus.core.text import NO_NUL_PATTERN
 
 from ..actions import MAX_CENTS
-from ..models import REQUIRABLE_FIELDS, BillingType, Job, JobEvent, JobType, LineItem, Note, Source
+from ..models import REQUIRABLE_FIELDS, BillingType, Job, JobEvent, JobType, LineItem, Note, PartsReadiness, Source
 from ..queries import SORTS, Totals
 from ..status import ALLOWED, HoldReason, JobStatus
 
@@ -33,6 +33,7 @@ BillingTypeName = Literal[tuple(BillingType.values)]  # type: ignore[valid-type]
 LineKind = Literal[tuple(LineItem.Kind.values)]  # type: ignore[valid-type]
 RequirableField = Literal[tuple(REQUIRABLE_FIELDS)]  # type: ignore[valid-type]
 SortName = Literal[tuple(SORTS)]  # type: ignore[valid-type]
+PartsName = Literal[tuple(PartsReadiness.values)]  # type: ignore[valid-type]
 PriorityValue = Annotated[int, Field(ge=1, le=4, description="1 low, 2 normal, 3 high, 4 urgent.")]
 Minutes = Annotated[int, Field(ge=5, le=60 * 24 * 14)]
 NotToExceed = Annotated[int, Field(ge=1, le=MAX_CENTS)]
@@ -87,6 +88,7 @@ class JobSummaryOut(BaseModel):
     technicians: list[Ref] = Field(description="The crews of the job's visits (read-only: assign technicians by scheduling visits).")
     tags: list[str]
     next_visit_at: datetime | None
+    parts_readiness: PartsName = Field(description='Whether the reserved materials are on hand: ready, partial, blocked, or "" when no parts are tracked.')
     created_at: datetime
     version: int
 
@@ -189,6 +191,7 @@ def job_summary_out(job: Job) -> dict[str, Any]:
         "technicians": [_tech_ref(t) for t in job.technicians.all()],
         "tags": [t.name for t in job.tags.all()],
         "next_visit_at": job.next_visit_at,
+        "parts_readiness": job.parts_readiness,
         "created_at": job.created_at,
         "version": job.version,
     }
@@ -288,6 +291,7 @@ class JobListParams(PageParams):
     tag: str = Field("", max_length=50, pattern=NO_NUL_PATTERN)
     date_from: IsoDate | None = Field(None, description="Next visit on or after this day.")
     date_to: IsoDate | None = Field(None, description="Next visit on or before this day.")
+    parts: PartsName = Field("", description="Parts readiness: blocked lists the jobs blocked by parts; empty means any.")
     sort: SortName = "newest"
 
 

@@ -49,6 +49,7 @@ def test_list_items_carry_what_a_card_shows(dispatcher, tech_a):
         "technicians": [{"id": tech_a.pk, "name": "Alex Tech"}],
         "tags": ["vip"],
         "next_visit_at": None,
+        "parts_readiness": "",
         "created_at": item["created_at"],
         "version": 1,
     }

@@ -44,7 +44,6 @@ TAB_SLUGS = {slug for slug, _ in TABS}
 # What each tab not built yet will hold, so it still tells the user what it is for (tabs that another
 # app fills, through register_tab, show their own empty states).
 EMPTY_TABS: dict[str, tuple[str, str]] = {
-    "purchase-orders": ("No purchase orders", "Purchase orders raised for this job's materials, with their receipts and delivery status, will appear here."),
     "invoices": ("No invoices yet", "Invoices issued for this job — number, amount, due date and status — will appear here."),
     "payments": ("No payments recorded", "Payments received against this job's invoices will appear here."),
     "messages": (
@@ -97,12 +96,29 @@ def register_tab(slug: str, loader: Callable[..., dict[str, Any]]) -> None:
     TAB_LOADERS[slug] = loader
 
 
+TAB_SECTIONS: dict[str, list[Callable[..., dict[str, Any]]]] = {}
+
+
+def register_tab_section(slug: str, loader: Callable[..., dict[str, Any]]) -> None:
+    """Let another app add a section to a tab this app renders (the inventory app: materials from
+    stock on the Line items tab). loader(request, job, **extra) returns the section's context with
+    `template`, or {} to show nothing; `extra` is what the view passed for this render (forms with
+    errors, which row is being edited). Sections are part of the tab's HTMX fragment, so a swap of
+    the tab keeps them."""
+    assert slug in TAB_SLUGS, slug
+    loaders = TAB_SECTIONS.setdefault(slug, [])
+    if loader not in loaders:
+        loaders.append(loader)
+
+
 HEADER_PANELS: list[Callable[..., dict[str, Any]]] = []
 
 
 def register_header_panel(loader: Callable[..., dict[str, Any]]) -> None:
     """Let another app add a panel under the job header (the closeout app: what still blocks the
-    work). loader(request, job) returns the panel's context with `template`, or {} to show nothing."""
+    work). loader(request, job) returns the panel's context with `template`, or {} to show nothing.
+    A panel whose context says `swap_oob` has a root element with a fixed id and honours `oob`: tab
+    fragments then carry it out of band, so the header follows what a swap changed."""
     if loader not in HEADER_PANELS:
         HEADER_PANELS.append(loader)
 
@@ -124,17 +140,20 @@ def workspace_context(request: HttpRequest, job: Job, tab: str, **extra: Any) ->
         "can_transition": request.user.has_perm("jobs.transition_job"),
         "nav_active": "list",
         "header_panels": [panel for panel in (load(request, job) for load in HEADER_PANELS) if panel],
+        "tab_sections": [section for section in (load(request, job, **extra) for load in TAB_SECTIONS.get(tab, ())) if section],
         **(loader(request, job, **extra) if loader else {}),
     }
 
 
-def _workspace(request: HttpRequest, job: Job, tab: str, *, status: int = 200, **extra: Any) -> HttpResponse:
+def render_workspace(request: HttpRequest, job: Job, tab: str, *, status: int = 200, **extra: Any) -> HttpResponse:
+    """The workspace on `tab`, or the fragment its HTMX target asks for (the tab area, the line items
+    panel, the notes panel). Other apps' views that change a tab's contents answer with this too."""
     context = workspace_context(request, job, tab, **extra)
     return render_page(
         request,
         "jobs/workspace.html",
         context,
-        fragments={"tab-area": "tab_area", "line-items-panel": "line_items", "notes-panel": "notes"},
+        fragments={"tab-area": "tab_area", "line-items-panel": "line_items_swap", "notes-panel": "notes"},
         status=status,
     )
 
@@ -145,7 +164,7 @@ def job_detail(request: HttpRequest, job_id: int, tab: str = "details") -> HttpR
     if tab not in TAB_SLUGS:
         raise Http404("No such tab.")
     job = queries.access_job_for_user(request.user, job_id)
-    return _workspace(request, job, tab)
+    return render_workspace(request, job, tab)
 
 
 def _back_to_tab(job: Job, tab: str) -> HttpResponse:
@@ -179,9 +198,9 @@ def line_item_add(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Added “{item.description}”.")
             if wants_fragment(request, "line-items-panel"):
-                return _workspace(request, job, "line-items")
+                return render_workspace(request, job, "line-items")
             return _back_to_tab(job, "line-items")
-    return _workspace(request, job, "line-items", status=status, add_form=form)
+    return render_workspace(request, job, "line-items", status=status, add_form=form)
 
 
 @login_required
@@ -193,7 +212,7 @@ def line_item_edit(request: HttpRequest, job_id: int, item_id: int) -> HttpRespo
     _require(request, "jobs.edit_line_items")
     if request.method == "GET":
         form = LineItemForm(initial=LineItemForm.initial_for(item))
-        return _workspace(request, job, "line-items", editing_id=item.pk, edit_form=form)
+        return render_workspace(request, job, "line-items", editing_id=item.pk, edit_form=form)
     form = LineItemForm(request.POST)
     status = 422
     if form.is_valid():
@@ -210,9 +229,9 @@ def line_item_edit(request: HttpRequest, job_id: int, item_id: int) -> HttpRespo
         else:
             messages.success(request, "Line updated.")
             if wants_fragment(request, "line-items-panel"):
-                return _workspace(request, job, "line-items")
+                return render_workspace(request, job, "line-items")
             return _back_to_tab(job, "line-items")
-    return _workspace(request, job, "line-items", status=status, editing_id=item.pk, edit_form=form)
+    return render_workspace(request, job, "line-items", status=status, editing_id=item.pk, edit_form=form)
 
 
 @login_required
@@ -230,7 +249,7 @@ def line_item_remove(request: HttpRequest, job_id: int, item_id: int) -> HttpRes
     else:
         messages.success(request, f"Removed “{item.description}”.")
     if wants_fragment(request, "line-items-panel"):
-        return _workspace(request, job, "line-items", status=status)
+        return render_workspace(request, job, "line-items", status=status)
     return _back_to_tab(job, "line-items")
 
 
@@ -253,6 +272,6 @@ def note_add(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Note added.")
             if wants_fragment(request, "notes-panel"):
-                return _workspace(request, job, "notes")
+                return render_workspace(request, job, "notes")
             return _back_to_tab(job, "notes")
-    return _workspace(request, job, "notes", status=422, note_form=form)
+    return render_workspace(request, job, "notes", status=422, note_form=form)
