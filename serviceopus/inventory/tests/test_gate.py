@@ -122,3 +122,37 @@ def test_a_gated_job_without_tracked_parts_schedules(dispatcher, tech_a):
     job = JobFactory(job_type=JobTypeFactory(name="Gated, nothing reserved", requires_materials_ready=True))
     [visit] = visit_schedule(actor=dispatcher, job_id=job.pk, start=at(1, 9), lead_id=tech_a.pk)
     assert visit.status == "scheduled"
+
+
+# ---- where people schedule: the dispatch board's drop and the API ------------------------------------
+
+
+def test_dropping_a_gated_job_on_the_dispatch_board_is_refused_with_the_missing_parts(client_as, dispatcher, gated_job, tech_a):
+    from django.urls import reverse
+    from django.utils import timezone
+
+    client = client_as(dispatcher)
+    client.get(reverse("dispatch:board"))  # signs in (the session row) before the snapshot
+    before = every_row()
+    start = timezone.localtime(at(1, 9)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(reverse("dispatch:place_job", args=[gated_job.pk]), {"to_tech": tech_a.pk, "start": start})
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "materials_not_ready"
+    assert f"{gated_job.number} cannot be scheduled until its materials are ready." in body["message"]
+    assert "2 each × CAP-45-5" in body["message"]
+    assert "1 each × FLT-16 Filter 16x25 (not ordered)" in body["message"]
+    assert every_row() == before
+
+
+def test_the_api_refuses_scheduling_a_gated_job_with_409_and_the_missing_items(dispatcher, gated_job, tech_a):
+    from serviceopus.api.tests.client import api_client, error_of
+
+    api = api_client(dispatcher)
+    before = {k: v for k, v in every_row().items() if k != "accounts.ApiToken"}  # the token notes its last use
+    response = api.post(f"/jobs/{gated_job.pk}/visits", {"start": at(1, 9).isoformat(), "lead_id": tech_a.pk})
+    assert response.status_code == 409
+    error = error_of(response)
+    assert error["code"] == "materials_not_ready"
+    assert [(m["sku"], m["quantity"], m["orders"]) for m in error["details"]["missing"]] == [("CAP-45-5", "2", []), ("FLT-16", "1", [])]
+    assert {k: v for k, v in every_row().items() if k != "accounts.ApiToken"} == before
