@@ -26,17 +26,25 @@ from serviceopus.accounts.actions import api_token_create
 from serviceopus.dispatch.models import Visit
 from serviceopus.dispatch.status import VisitStatus
 from serviceopus.field.models import TimeEntry
+from serviceopus.inventory.actions.purchasing import po_create, po_order
+from serviceopus.inventory.actions.reservations import material_reserve
+from serviceopus.inventory.actions.stock import stock_receive
+from serviceopus.inventory.models import PurchaseOrderLine
 from serviceopus.jobs.status import JobStatus
 from tests.factories import (
     AssetFactory,
     ContactFactory,
+    ItemFactory,
     JobFactory,
     JobTypeFactory,
     LineItemFactory,
     LocationFactory,
     SkillFactory,
     TechnicianFactory,
+    TruckFactory,
+    VendorFactory,
     VisitFactory,
+    WarehouseFactory,
 )
 
 pytestmark = pytest.mark.fuzz
@@ -63,17 +71,37 @@ PARAM_TABLE = {
     "skill_ids": "skill",
     "required_skill_ids": "skill",
     "user_id": "user",
+    "item_id": "item",
+    "vendor_id": "vendor",
+    "reservation_id": "reservation",
+    "reservation_ids": "reservation",
+    "po_id": "purchase_order",
+    "line_id": "po_line",
+    "from_location_id": "stock_location",
+    "to_location_id": "stock_location",
+    "ship_to_id": "stock_location",
 }
+# Under these paths `location_id` is a stock location (a warehouse or truck), not a customer's address.
+INVENTORY_PATHS = ("/inventory", "/purchase-orders", "/materials")
+INVENTORY_TABLE = {**PARAM_TABLE, "location_id": "stock_location"}
 
 
-def _seeded(name: str, value: Any) -> Any:
+def _table(context: Any) -> dict[str, str]:
+    path = getattr(getattr(context, "operation", None), "path", "") or ""
+    return INVENTORY_TABLE if any(part in path for part in INVENTORY_PATHS) else PARAM_TABLE
+
+
+def _seeded(name: str, value: Any, table: dict[str, str] = PARAM_TABLE) -> Any:
     """Two in three generated ids become a seeded row's id (a function of the value, so hypothesis
-    can still shrink); the rest, and anything not an integer, stay as generated (mostly 404/422)."""
-    ids = SEEDED.get(PARAM_TABLE.get(name, ""), [])
+    can still shrink); the rest, and anything not an integer, stay as generated (mostly 404/422).
+    Lists and nested objects (a purchase order's `lines`) are mapped item by item."""
+    if isinstance(value, dict):
+        return {key: _seeded(key, v, table) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_seeded(name, v, table) for v in value]
+    ids = SEEDED.get(table.get(name, ""), [])
     if ids and isinstance(value, int) and not isinstance(value, bool) and value % 3:
         return ids[value % len(ids)]
-    if ids and isinstance(value, list):
-        return [_seeded(name, v) for v in value]
     return value
 
 
@@ -81,14 +109,15 @@ def _seeded(name: str, value: Any) -> Any:
 def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     if not path_parameters:
         return path_parameters
-    return {name: _seeded(name, value) for name, value in path_parameters.items()}
+    table = _table(context)
+    return {name: _seeded(name, value, table) for name, value in path_parameters.items()}
 
 
 @schema.hook
 def map_body(context: Any, body: Any) -> Any:
     if not isinstance(body, dict):
         return body
-    mapped = {name: _seeded(name, value) for name, value in body.items()}
+    mapped = _seeded("", body, _table(context))
     version = mapped.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version % 3:
         mapped["version"] = 1  # what a seeded row has until an edit succeeds
@@ -118,6 +147,25 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         TimeEntry.objects.create(job=jobs[1], visit=visits[1], technician=tech_b, kind="work", start=start, end=start + timedelta(hours=1)),
         TimeEntry.objects.create(job=jobs[1], technician=tech_b, kind="travel", start=start, end=start + timedelta(minutes=20)),
     ]
+    # Inventory: a vendor's two items in a warehouse and on tech_b's truck, a job short of one item
+    # (backordered) and one holding the other on the truck, a draft and an ordered purchase order.
+    vendor = VendorFactory(name="Fuzz Supply")
+    items = [ItemFactory(preferred_vendor=vendor), ItemFactory(preferred_vendor=vendor)]
+    places = [WarehouseFactory(name="Fuzz warehouse"), TruckFactory(technician=tech_b)]
+    stock_receive(actor=owner, item_id=items[0].pk, location_id=places[0].pk, quantity="10")
+    stock_receive(actor=owner, item_id=items[1].pk, location_id=places[0].pk, quantity="5")
+    stock_receive(actor=owner, item_id=items[1].pk, location_id=places[1].pk, quantity="3")
+    reservations = [
+        material_reserve(actor=owner, job_id=jobs[0].pk, item_id=items[0].pk, location_id=places[0].pk, quantity="15", backorder=True),
+        material_reserve(actor=owner, job_id=jobs[1].pk, item_id=items[1].pk, location_id=places[1].pk, quantity="2", backorder=True),
+    ]
+    orders = [
+        po_create(actor=owner, vendor_id=vendor.pk, ship_to_id=places[0].pk, lines=[{"item_id": items[1].pk, "quantity": "4"}]),
+        po_create(
+            actor=owner, vendor_id=vendor.pk, ship_to_id=places[0].pk, lines=[{"item_id": items[0].pk, "quantity": "3", "reservation_id": reservations[0].pk}]
+        ),
+    ]
+    po_order(actor=owner, po_id=orders[1].pk)
     SEEDED.clear()
     SEEDED.update(
         customer=[location.customer_id],
@@ -132,6 +180,12 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         job_type=[job_type.pk],
         skill=[SkillFactory(name="Gas").pk, SkillFactory(name="Electrical").pk],
         user=[tech_a.user_id, owner.pk],
+        vendor=[vendor.pk],
+        item=[i.pk for i in items],
+        stock_location=[p.pk for p in places],
+        reservation=[r.pk for r in reservations],
+        purchase_order=[o.pk for o in orders],
+        po_line=list(PurchaseOrderLine.objects.filter(purchase_order__in=orders).order_by("pk").values_list("pk", flat=True)),
     )
     _, raw = api_token_create(actor=owner, name="fuzz")
     # Keep the test's transaction on its connection (see the module docstring).

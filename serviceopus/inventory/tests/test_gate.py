@@ -1,7 +1,10 @@
 """The materials-ready gate: a job type may require its materials on hand before a visit gets a time."""
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
+from serviceopus.api.tests.client import api_client, error_of
 from serviceopus.core.errors import ConflictError
 from serviceopus.dispatch.actions import visit_schedule, visit_update
 from serviceopus.dispatch.models import DispatchSettings, Visit
@@ -128,9 +131,6 @@ def test_a_gated_job_without_tracked_parts_schedules(dispatcher, tech_a):
 
 
 def test_dropping_a_gated_job_on_the_dispatch_board_is_refused_with_the_missing_parts(client_as, dispatcher, gated_job, tech_a):
-    from django.urls import reverse
-    from django.utils import timezone
-
     client = client_as(dispatcher)
     client.get(reverse("dispatch:board"))  # signs in (the session row) before the snapshot
     before = every_row()
@@ -146,8 +146,6 @@ def test_dropping_a_gated_job_on_the_dispatch_board_is_refused_with_the_missing_
 
 
 def test_the_api_refuses_scheduling_a_gated_job_with_409_and_the_missing_items(dispatcher, gated_job, tech_a):
-    from serviceopus.api.tests.client import api_client, error_of
-
     api = api_client(dispatcher)
     before = {k: v for k, v in every_row().items() if k != "accounts.ApiToken"}  # the token notes its last use
     response = api.post(f"/jobs/{gated_job.pk}/visits", {"start": at(1, 9).isoformat(), "lead_id": tech_a.pk})
