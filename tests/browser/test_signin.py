@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 PASSWORD = "pass-123-word"
 
 # persona fixture → (landing path, page heading, the main navigation's entries in order)
-OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Customers"]
+OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Customers", "Purchasing", "Stock"]
 ROLES = {
     "owner": ("/", "Today at a glance", [*OFFICE_NAV, "Settings"]),
     "manager": ("/", "Today at a glance", OFFICE_NAV),
