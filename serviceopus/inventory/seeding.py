@@ -14,6 +14,7 @@ from serviceopus.jobs.status import JobStatus
 
 from .actions import purchasing, reservations, stock
 from .models import InventoryItem, PurchaseOrder, PurchaseOrderEvent, Reservation, StockLocation, StockMovement, Vendor
+from .queries import to_order
 
 VENDORS = (
     ("Ferguson HVAC Supply", "orders@ferguson-hvac.example", "555-0140", 2),
@@ -108,9 +109,11 @@ def _reserve_on_open_jobs(rng: Random, office: User, items: dict[str, InventoryI
 
 
 def _purchase_orders(office: User) -> None:
-    """Draft orders for what is short, and place the first one (so one job shows its PO and date)."""
-    if not any(r.short_milli for r in Reservation.objects.filter(status=Reservation.Status.OPEN)):
+    """Order what one vendor should bring (so jobs show a PO and its date); the rest of what is short
+    stays on the purchasing page, waiting to be drafted."""
+    needs = [n for n in to_order() if n.vendor is not None]
+    if not needs:
         return
-    drafts = purchasing.drafts_for_shortfalls(actor=office)
-    if drafts:
-        purchasing.po_order(actor=office, po_id=drafts[0].pk)
+    vendor = needs[0].vendor
+    [draft] = purchasing.drafts_for_shortfalls(actor=office, reservation_ids=[n.reservation.pk for n in needs if n.vendor == vendor])
+    purchasing.po_order(actor=office, po_id=draft.pk)
