@@ -1,6 +1,6 @@
 """The inventory parts of the job workspace: the parts readiness panel under the header, "Materials from
-stock" on the Line items tab (add, issue, return, release, and the option lists of the add form) and
-the Purchase orders tab. Each view: what it changes, what it says when refused (having changed
+stock" on the Line items tab (the table, adding and the add form's option lists; issue, return and
+release are in test_job_material_actions.py) and the Purchase orders tab. Each view: what it changes, what it says when refused (having changed
 nothing), who may use it, the HTMX fragment against the plain form post, and a fixed query count."""
 
 from datetime import timedelta
@@ -11,68 +11,23 @@ from django.urls import reverse
 from django.utils import timezone
 
 from serviceopus.inventory.actions import purchasing, reservations
-from serviceopus.inventory.models import PurchaseOrder, PurchaseOrderLine, Reservation, StockBalance, StockMovement
-from serviceopus.jobs.models import Job, JobEvent, LineItem
+from serviceopus.inventory.models import PurchaseOrderLine, Reservation
+from serviceopus.jobs.models import Job, LineItem
 from serviceopus.jobs.status import JobStatus
-from serviceopus.jobs.tests.pages import WORKSPACE_QUERIES, WORKSPACE_TAB_QUERIES
-from tests.factories import ItemFactory, JobFactory, LineItemFactory, VendorFactory, VisitFactory
+from serviceopus.jobs.tests.pages import WORKSPACE_QUERIES
+from tests.factories import ItemFactory, LineItemFactory, VendorFactory, VisitFactory
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "line-items-panel"}
-TAB_AREA = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "tab-area"}
-
-# Queries on top of the workspace's own for a job with tracked parts: the readiness (reservations,
-# then the orders bringing what is short), read once for the header panel and the tab.
-READINESS_QUERIES = 2
-# The Line items tab adds the places (for the return forms) once any line has stock issued.
-LINE_ITEMS_TAB_QUERIES = WORKSPACE_TAB_QUERIES + READINESS_QUERIES + 1
-# The Purchase orders tab: the job's order lines (instead of the line items) and the vendors of what
-# is still to order.
-PO_TAB_QUERIES = WORKSPACE_QUERIES + 1 + READINESS_QUERIES + 1
-
-
-def html(response) -> str:
-    return response.content.decode()
-
-
-def world() -> tuple:
-    """Every row these views may write, to prove a refused request wrote none."""
-    return (
-        list(Reservation.objects.order_by("pk").values()),
-        list(LineItem.objects.order_by("pk").values()),
-        list(StockBalance.objects.order_by("pk").values()),
-        StockMovement.objects.count(),
-        list(PurchaseOrder.objects.order_by("pk").values()),
-        PurchaseOrderLine.objects.count(),
-        JobEvent.objects.count(),
-        list(Job.objects.order_by("pk").values("pk", "parts_readiness", "version")),
-    )
-
-
-@pytest.fixture
-def job(tech_a):
-    return JobFactory(status=JobStatus.SCHEDULED, technicians=[tech_a])
-
-
-@pytest.fixture
-def other_job(tech_b):
-    return JobFactory(status=JobStatus.SCHEDULED, technicians=[tech_b])
-
-
-@pytest.fixture
-def reserve(office):
-    def make(job, item, place, quantity, *, backorder=True):  # type: ignore[no-untyped-def]
-        return reservations.material_reserve(actor=office, job_id=job.pk, item_id=item.pk, location_id=place.pk, quantity=quantity, backorder=backorder)
-
-    return make
-
-
-def url(name: str, job: Job, reservation: Reservation | None = None) -> str:
-    return reverse(f"inventory:{name}", args=[job.pk] + ([reservation.pk] if reservation else []))
-
-
-def tab(job: Job, slug: str = "line-items") -> str:
-    return reverse("jobs:tab", args=[job.pk, slug])
-
+from .job_views_support import (
+    HTMX,
+    LINE_ITEMS_TAB_QUERIES,
+    PO_TAB_QUERIES,
+    READINESS_QUERIES,
+    TAB_AREA,
+    html,
+    tab,
+    url,
+    world,
+)
 
 # ---- the readiness panel -----------------------------------------------------------------------------
 
@@ -342,172 +297,6 @@ def test_place_options_say_what_is_free_of_the_item(client_as, office, job, item
     body = html(response)
     assert f'<option value="{warehouse.pk}">Main warehouse — 3 each free</option>' in body
     assert f'<option value="{truck_a.pk}" selected>Truck 1 · Alex (truck) — 0 each free</option>' in body
-
-
-# ---- issue ------------------------------------------------------------------------------------------------
-
-
-def test_issue_hands_stock_over_and_a_plain_post_goes_back(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    response = client_as(office).post(url("job_material_issue", job, reservation), {"quantity": "2"})
-    assert response.status_code == 302
-    assert response["Location"] == tab(job) + "#materials"
-    reservation.refresh_from_db()
-    assert (reservation.issued_milli, reservation.allocated_milli) == (2000, 1000)
-    assert StockBalance.objects.get(item=item, location=warehouse).on_hand_milli == 1000
-
-
-def test_issue_over_htmx_answers_with_the_panel(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    response = client_as(office).post(url("job_material_issue", job, reservation), {"quantity": "1.50"}, **HTMX)
-    assert response.status_code == 200
-    body = html(response)
-    assert body.lstrip().startswith('<section id="line-items-panel">')
-    assert "Issued 1.5 each × CAP-45-5 from Main warehouse." in body
-    assert 'hx-swap-oob="true"' in body
-
-
-@pytest.mark.parametrize(
-    ("quantity", "status", "message"),
-    [
-        ("4", 422, "Only 3 each of CAP-45-5 are still to issue on this line."),
-        ("-1", 422, "Enter a quantity above zero."),
-        ("x", 422, "Enter a number, such as 2 or 1.5."),
-    ],
-)
-def test_a_refused_issue_is_a_field_error_on_its_row(quantity, status, message, client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    before = world()
-    response = client_as(office).post(url("job_material_issue", job, reservation), {"quantity": quantity}, **HTMX)
-    assert response.status_code == status
-    body = html(response)
-    row = body[body.index(f'id="mat-{reservation.pk}"') : body.index("</tr>", body.index(f'id="mat-{reservation.pk}"'))]
-    assert f'<p class="field-error">{message}</p>' in row
-    assert f'value="{quantity}"' in row
-    assert world() == before
-
-
-def test_issuing_what_the_place_no_longer_has_says_what_is_there(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "1")
-    reservation = reserve(job, item, warehouse, "3")  # 1 held, 2 short
-    before = world()
-    response = client_as(office).post(url("job_material_issue", job, reservation), {"quantity": "2"}, **HTMX)
-    assert response.status_code == 409
-    assert "Only 1 each of CAP-45-5 is free at Main warehouse; 2 needed." in html(response)
-    assert world() == before
-
-
-# ---- return -----------------------------------------------------------------------------------------------
-
-
-def test_return_brings_stock_back_and_bills_less(client_as, office, job, item, warehouse, truck_a, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    reservations.material_issue(actor=office, reservation_id=reservation.pk, quantity="3")
-    response = client_as(office).post(url("job_material_return", job, reservation), {"quantity": "1", "location": truck_a.pk, "reason": "Not needed"}, **HTMX)
-    assert response.status_code == 200
-    assert "Returned 1 each × CAP-45-5 to Truck 1 · Alex; the line bills that much less." in html(response)
-    assert LineItem.objects.get(job=job).quantity == Decimal("2.000")
-    movement = StockMovement.objects.get(kind="return")
-    assert (movement.to_location_id, movement.reason, movement.quantity_milli) == (truck_a.pk, "Not needed", 1000)
-
-
-@pytest.mark.parametrize(
-    ("data", "field", "message"),
-    [
-        ({"quantity": "3"}, "quantity", "Only 2 each of CAP-45-5 were issued to this job and not returned."),
-        ({"quantity": "1", "location": ""}, "location", "This field is required."),
-        ({"quantity": "", "location": None}, "quantity", "This field is required."),
-    ],
-)
-def test_a_refused_return_shows_its_form_again(data, field, message, client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "2")
-    reservation = reserve(job, item, warehouse, "2")
-    reservations.material_issue(actor=office, reservation_id=reservation.pk, quantity="2")
-    before = world()
-    post = {"location": warehouse.pk, "reason": "", **{k: v for k, v in data.items() if v is not None}}
-    response = client_as(office).post(url("job_material_return", job, reservation), post, **HTMX)
-    assert response.status_code == 422
-    row = response.context["tab_sections"][0]["rows"][0]
-    assert row.open_action == "return"
-    assert row.return_form.errors[field] == [message]
-    assert '<details class="mat-return" open>' in html(response)
-    assert world() == before
-
-
-# ---- release ----------------------------------------------------------------------------------------------
-
-
-def test_release_lets_go_and_removes_a_line_nothing_was_issued_from(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    keep = reserve(job, item, warehouse, "1")
-    gone = reserve(job, item, warehouse, "2")
-    response = client_as(office).post(url("job_material_release", job, gone), **HTMX)
-    assert response.status_code == 200
-    assert "Released 2 each × CAP-45-5; its line was removed." in html(response)
-    assert list(LineItem.objects.filter(job=job).values_list("pk", flat=True)) == [keep.line_item_id]
-    assert StockBalance.objects.get(item=item, location=warehouse).reserved_milli == 1000
-
-
-def test_release_keeps_what_was_issued(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    reservations.material_issue(actor=office, reservation_id=reservation.pk, quantity="1")
-    response = client_as(office).post(url("job_material_release", job, reservation), follow=True)
-    assert "Released 2 each × CAP-45-5; the line now bills the 1 issued." in html(response)
-    assert LineItem.objects.get(job=job).quantity == Decimal("1.000")
-
-
-def test_releasing_the_last_material_over_htmx_reloads_the_page(client_as, office, job, item, warehouse, reserve):
-    reservation = reserve(job, item, warehouse, "1")
-    response = client_as(office).post(url("job_material_release", job, reservation), **HTMX)
-    assert response["HX-Redirect"] == tab(job)
-    assert Job.objects.get(pk=job.pk).parts_readiness == ""
-
-
-def test_nothing_to_release_is_a_message(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "1")
-    reservation = reserve(job, item, warehouse, "1")
-    reservations.material_issue(actor=office, reservation_id=reservation.pk, quantity="1")
-    before = world()
-    response = client_as(office).post(url("job_material_release", job, reservation), **HTMX)
-    assert response.status_code == 409
-    assert "Nothing of CAP-45-5 is held or awaited for this job." in html(response)
-    plain = client_as(office).post(url("job_material_release", job, reservation))
-    assert plain.status_code == 302
-    assert world() == before
-
-
-# ---- the normal line edit of an inventory-backed line ---------------------------------------------------------
-
-
-def test_a_refused_line_edit_says_why(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reservation = reserve(job, item, warehouse, "3")
-    reservations.material_issue(actor=office, reservation_id=reservation.pk, quantity="2")
-    line = LineItem.objects.get(job=job)
-    before = world()
-    data = {"kind": "material", "description": line.description, "quantity": "1", "unit_price": "49.00", "unit_cost": "18.50", "version": line.version}
-    response = client_as(office).post(reverse("jobs:line_item_edit", args=[job.pk, line.pk]), data, **HTMX)
-    assert response.status_code == 409
-    assert "2 each of CAP-45-5 were already issued to this job; return them before billing less." in html(response)
-    assert world() == before
-
-
-def test_a_line_edit_resizes_the_reservation_and_the_header_follows(client_as, office, job, item, warehouse, stock, reserve):
-    stock(item, warehouse, "3")
-    reserve(job, item, warehouse, "2")
-    line = LineItem.objects.get(job=job)
-    data = {"kind": "material", "description": line.description, "quantity": "5", "unit_price": "49.00", "unit_cost": "18.50", "version": line.version}
-    response = client_as(office).post(reverse("jobs:line_item_edit", args=[job.pk, line.pk]), data, **HTMX)
-    assert response.status_code == 200
-    assert Reservation.objects.get(job=job).short_milli == 2000
-    body = html(response)
-    assert 'hx-swap-oob="true"' in body
-    assert "Partially ready" in body
 
 
 # ---- the Purchase orders tab ----------------------------------------------------------------------------------
