@@ -1,53 +1,34 @@
-"""Every write to visits and crews: scheduling, rescheduling and reassigning (with the availability
-checks and a manager's override), and the visit status machine. Each function is atomic; a refused
-call raises a DomainError having changed nothing.
-
-Locking: a visit write locks the visit row (PostgreSQL) or holds SQLite's write lock (IMMEDIATE
-transactions), then changes it with a conditional UPDATE on the status or version it read, so two
-crew members tapping the same button, or two dispatchers dragging the same block, cannot both win.
-The job follows through jobs.actions.job_transition, its own guarded function, in the same transaction.
-"""
+"""Scheduling, rescheduling and reassigning visits, with the availability checks (double booking,
+shift, time off, skills), a manager's override, and the guards other apps add (SCHEDULE_GUARDS)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
-from serviceopus.core.geo import clean_position
 from serviceopus.crew.models import Technician
-from serviceopus.field.actions import record_visit_transition
-from serviceopus.jobs.actions import TransitionRefused, job_transition
-from serviceopus.jobs.guards import transition_blockers
-from serviceopus.jobs.models import Job, JobEvent, JobTechnician
+from serviceopus.jobs.actions import job_transition
+from serviceopus.jobs.models import Job
 from serviceopus.jobs.status import JobStatus
 
-from .availability import Problem, assignment_problems
-from .models import CrewMember, DispatchSettings, Visit, VisitEvent
-from .queries import visit_state
-from .status import ACTIVE, ALLOWED, FINAL, OFFICE_ONLY_TARGETS, Outcome, VisitStatus
+from ..availability import Problem, assignment_problems
+from ..models import CrewMember, DispatchSettings, Visit, VisitEvent
+from ..queries import visit_state
+from ..status import FINAL, VisitStatus
+from .bookkeeping import V, lock, sync_job_from_visits, visit_event
 
-V = VisitStatus
 MAX_DAYS = 14  # a multi-day booking creates one visit per day, at most this many
-
-
-class VisitRefused(ConflictError):
-    """A visit transition the table, the role or the current state refuses (HTTP 409; see `code`)."""
 
 
 class SchedulingConflict(ConflictError):
     """Availability problems (double booking, shift, time off, skills) and no valid override (409);
     `details["problems"]` lists each with its reason."""
-
-
-def _lock(qs):  # type: ignore[no-untyped-def]
-    return qs.select_for_update() if connection.vendor == "postgresql" else qs
 
 
 @dataclass
@@ -130,39 +111,10 @@ def _check_override(actor: User, problems: list[Problem], override_reason: str) 
     raise SchedulingConflict("scheduling_conflict", message, problems=[p.as_dict() for p in problems], can_override=can)
 
 
-def _visit_event(
-    visit: Visit,
-    actor: User | None,
-    kind: str,
-    message: str,
-    *,
-    old: str = "",
-    new: str = "",
-    data: dict | None = None,
-    at: datetime | None = None,
-    lat=None,
-    lng=None,
-) -> None:  # type: ignore[no-untyped-def]
-    at = at or timezone.now()
-    VisitEvent.objects.create(
-        visit=visit, actor=actor, kind=kind, from_status=old, to_status=new, at=at, lat=lat, lng=lng, message=message[:500], data=data or {}
-    )
-    JobEvent.objects.create(
-        job_id=visit.job_id,
-        actor=actor,
-        kind=JobEvent.Kind.VISIT,
-        old_value=old,
-        new_value=new,
-        message=f"Visit {visit.number}: {message}"[:500],
-        data={"visit": visit.pk, **(data or {})},
-        created_at=at,
-    )
-
-
 def _override_event(visit: Visit, actor: User, reason: str, problems: list[Problem]) -> None:
     """A manager's override, with every problem it set aside, on both timelines."""
     message = f"Checks overridden ({reason}): " + " ".join(p.message for p in problems)
-    _visit_event(visit, actor, VisitEvent.Kind.OVERRIDE, message, data={"problems": [p.as_dict() for p in problems], "reason": reason})
+    visit_event(visit, actor, VisitEvent.Kind.OVERRIDE, message, data={"problems": [p.as_dict() for p in problems], "reason": reason})
 
 
 def _describe(slot: Slot) -> str:
@@ -177,19 +129,6 @@ def _describe(slot: Slot) -> str:
 def _set_crew(visit: Visit, slot: Slot) -> None:
     CrewMember.objects.filter(visit=visit).delete()
     CrewMember.objects.bulk_create([CrewMember(visit=visit, technician=t, is_lead=(i == 0)) for i, t in enumerate(slot.crew)])
-
-
-def sync_job_from_visits(job_id: int) -> None:
-    """Keep the job's derived fields in step with its visits: the assigned technicians are the crews of
-    its visits that are not cancelled, and next_visit_at is the earliest active visit's start."""
-    wanted = set(CrewMember.objects.filter(visit__job_id=job_id).exclude(visit__status=V.CANCELLED).values_list("technician_id", flat=True))
-    have = set(JobTechnician.objects.filter(job_id=job_id).values_list("technician_id", flat=True))
-    if have - wanted:
-        JobTechnician.objects.filter(job_id=job_id, technician_id__in=have - wanted).delete()
-    if wanted - have:
-        JobTechnician.objects.bulk_create([JobTechnician(job_id=job_id, technician_id=t) for t in wanted - have])
-    next_at = Visit.objects.filter(job_id=job_id, status__in=ACTIVE).aggregate(first=Min("scheduled_start"))["first"]
-    Job.objects.filter(pk=job_id).update(next_visit_at=next_at)
 
 
 def _job_follows_schedule(actor: User, job: Job) -> None:
@@ -265,7 +204,7 @@ def visit_schedule(
             )
     reason = _check_override(actor, problems, override_reason)
     with transaction.atomic():
-        job = _lock(Job.objects).get(pk=job_id)
+        job = lock(Job.objects).get(pk=job_id)
         if first_visit and Visit.objects.filter(job=job).exists():
             raise ConflictError("already_scheduled", f"{job.number} was scheduled by someone else meanwhile; nothing was changed.")
         if slot.start is not None:
@@ -288,7 +227,7 @@ def visit_schedule(
                 updated_at=now,
             )
             _set_crew(visit, each)
-            _visit_event(visit, actor, VisitEvent.Kind.SCHEDULED, ("Scheduled " if each.start else "Drafted, ") + _describe(each), new=visit.status)
+            visit_event(visit, actor, VisitEvent.Kind.SCHEDULED, ("Scheduled " if each.start else "Drafted, ") + _describe(each), new=visit.status)
             if reason:
                 _override_event(visit, actor, reason, problems)
             created.append(visit)
@@ -387,7 +326,7 @@ def visit_update(
         return current
     with transaction.atomic():
         if slot.start is not None and current.scheduled_start is None:
-            _check_schedule_guards(_lock(Job.objects).get(pk=current.job_id))
+            _check_schedule_guards(lock(Job.objects).get(pk=current.job_id))
         status = V.SCHEDULED if slot.start else V.UNSCHEDULED
         if current.status not in (V.UNSCHEDULED, V.SCHEDULED):
             status = current.status
@@ -415,7 +354,7 @@ def visit_update(
         if notes != current.crew_notes:
             parts.append("Crew notes edited")
         kind = VisitEvent.Kind.RESCHEDULED if time_changed else VisitEvent.Kind.CREW if crew_changed else VisitEvent.Kind.EDITED
-        _visit_event(visit, actor, kind, "; ".join(parts), old=current.status, new=status)
+        visit_event(visit, actor, kind, "; ".join(parts), old=current.status, new=status)
         if reason:
             _override_event(visit, actor, reason, problems)
         sync_job_from_visits(visit.job_id)
@@ -423,186 +362,3 @@ def visit_update(
             _job_follows_schedule(actor, Job.objects.get(pk=visit.job_id))
     visit.refresh_from_db()
     return visit
-
-
-# ---- the visit status machine ----------------------------------------------------------------------
-
-
-def _may_transition(actor: User, visit: Visit, to: str) -> None:
-    if not actor.has_perm("dispatch.transition_visit"):
-        raise VisitRefused("forbidden", "You may not change visit status.")
-    if actor.role == "technician":
-        if to in OFFICE_ONLY_TARGETS:
-            raise VisitRefused("forbidden", "Only the office can cancel a visit.")
-        if not CrewMember.objects.filter(visit=visit, technician__user=actor).exists():
-            raise VisitRefused("forbidden", "You are not on this visit's crew.")
-
-
-def visit_transition(
-    *,
-    actor: User,
-    visit_id: int,
-    to: str,
-    expected: str = "",
-    reason: str = "",
-    outcome: str = "",
-    lat: Decimal | float | None = None,
-    lng: Decimal | float | None = None,
-) -> Visit:
-    """Move a visit along its lifecycle, stamping time, actor and position. `expected` is the status
-    the caller saw (the phone's button): if the visit has moved on, the call is refused with the
-    current state. Pausing needs a reason; completing needs an outcome. The job follows: the first
-    en route makes it in progress; completing with `finished` asks for work complete (when no other
-    visit is open; a blocker is noted on the timeline, not raised); `return_needed` drafts a return
-    visit. Time entries of the crew are derived in the same transaction."""
-    if to not in V.values:
-        raise VisitRefused("unknown_status", f"There is no visit status {to!r}.")
-    reason = (reason or "").strip()
-    if "\x00" in reason or len(reason) > 200:
-        raise InvalidInput("Invalid reason.", {"reason": "At most 200 characters, no NUL characters."})
-    if to == V.PAUSED and not reason:
-        raise InvalidInput("Say why the work is paused.", {"reason": "A pause needs a reason."})
-    if to == V.COMPLETED and outcome not in Outcome.values:
-        raise InvalidInput("Choose how the visit ended.", {"outcome": "Finished, or return needed."})
-    if to == V.CANCELLED and not reason:
-        raise InvalidInput("Say why the visit is cancelled.", {"reason": "A cancellation needs a reason."})
-    if expected and expected not in V.values:
-        raise InvalidInput("Unknown status.", {"expected": "Not a visit status."})
-    lat_d, lng_d = clean_position(lat, lng)
-    with transaction.atomic():
-        visit = _lock(Visit.objects).get(pk=visit_id)
-        _may_transition(actor, visit, to)
-        current = visit.status
-        if expected and expected != current:
-            raise VisitRefused(
-                "conflict", f"This visit is already {VisitStatus(current).label.lower()}; nothing was changed.", current_status=current, version=visit.version
-            )
-        if to not in ALLOWED[current]:
-            raise VisitRefused(
-                "not_allowed",
-                f"A visit that is {VisitStatus(current).label.lower()} cannot become {VisitStatus(to).label.lower()}.",
-                current_status=current,
-                allowed=sorted(ALLOWED[current]),
-                version=visit.version,
-            )
-        if to == V.COMPLETED and outcome == Outcome.FINISHED:
-            _refuse_finish_while_blocked(visit)
-        now = timezone.now()
-        stamp = {V.EN_ROUTE: "en_route_at", V.ARRIVED: "arrived_at", V.PAUSED: "paused_at", V.DEPARTED: "departed_at", V.COMPLETED: "completed_at"}
-        values: dict[str, Any] = {"status": to, "version": F("version") + 1, "updated_at": now}
-        if to in stamp:
-            values[stamp[to]] = now
-        if to == V.PAUSED:
-            values["pause_reason"] = reason
-        elif current == V.PAUSED:
-            values["pause_reason"] = ""
-        if to == V.COMPLETED:
-            values["outcome"] = outcome
-        if lat_d is not None:
-            values["last_lat"], values["last_lng"] = lat_d, lng_d
-        if not Visit.objects.filter(pk=visit.pk, status=current).update(**values):
-            raise VisitRefused("conflict", "This visit changed meanwhile; nothing was changed.", current_status=Visit.objects.get(pk=visit.pk).status)
-        visit.refresh_from_db()
-        label = VisitStatus(to).label
-        if to == V.PAUSED:
-            label += f" — {reason}"
-        elif to == V.COMPLETED:
-            label += f" — {Outcome(outcome).label.lower()}"
-        elif reason:
-            label += f" — {reason}"
-        _visit_event(visit, actor, VisitEvent.Kind.STATUS, label, old=current, new=to, at=now, lat=lat_d, lng=lng_d, data={"reason": reason} if reason else {})
-        crew_ids = list(CrewMember.objects.filter(visit=visit).values_list("technician_id", flat=True))
-        record_visit_transition(visit=visit, technician_ids=crew_ids, to=to, at=now, actor=actor)
-        _job_follows_visit(actor, visit, to, outcome)
-        sync_job_from_visits(visit.job_id)
-    return visit
-
-
-# Called in the transaction that drafts a return visit, as hook(actor=, visit=, return_visit=): the
-# closeout app carries the visit's unfinished checklists over (registered from its AppConfig.ready).
-RETURN_VISIT_HOOKS: list[Any] = []
-
-
-def _refuse_finish_while_blocked(visit: Visit) -> None:
-    """Finishing the job's last open visit finishes its work: refuse while the job's completion
-    blockers (the closeout engine, through the job's guards) are open, so the crew fixes them on site.
-    An earlier day of multi-day work finishes without them, and so do blockers only the office can
-    clear after the crew has left (time and quality review): the job then waits in progress, with
-    the reason on its timeline, until the office moves it."""
-    others_open = Visit.objects.filter(job_id=visit.job_id).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
-    if others_open:
-        return
-    blockers = [b for b in transition_blockers(Job.objects.get(pk=visit.job_id), JobStatus.WORK_COMPLETE) if not b.office_only]
-    if blockers:
-        raise VisitRefused(
-            "blocked",
-            "The work cannot be finished yet: " + " ".join(b.message.rstrip(".") + "." for b in blockers),
-            current_status=visit.status,
-            blockers=[b.as_dict() for b in blockers],
-            version=visit.version,
-        )
-
-
-def _job_follow(actor: User, job: Job, visit: Visit, to: str, note: str) -> None:
-    """Ask the job to follow its visit through job_transition, in a savepoint: when the job's own rules
-    refuse (a completion blocker, say), the visit's change still stands and the refusal is noted on
-    the job's timeline, where the office sees why the job did not move."""
-    try:
-        with transaction.atomic():
-            job_transition(actor=actor, job_id=job.pk, to=to, note=note)
-    except TransitionRefused as refused:
-        JobEvent.objects.create(
-            job=job,
-            actor=actor,
-            kind=JobEvent.Kind.VISIT,
-            message=f"Visit {visit.number}: the job stays {JobStatus(job.status).label.lower()} — {refused.message}"[:500],
-            data={"visit": visit.pk, "blocked": refused.code, "wanted": to},
-        )
-
-
-def _job_follows_visit(actor: User, visit: Visit, to: str, outcome: str) -> None:
-    job = Job.objects.get(pk=visit.job_id)
-    if to == V.EN_ROUTE and job.status in (JobStatus.SCHEDULED, JobStatus.ON_HOLD):
-        _job_follow(actor, job, visit, JobStatus.IN_PROGRESS, f"Visit {visit.number}: crew en route")
-    elif to == V.COMPLETED and outcome == Outcome.FINISHED:
-        still_open = Visit.objects.filter(job=job).exclude(pk=visit.pk).exclude(status__in=FINAL).exclude(status=V.UNSCHEDULED).exists()
-        if not still_open and job.status == JobStatus.IN_PROGRESS:
-            _job_follow(actor, job, visit, JobStatus.WORK_COMPLETE, f"Visit {visit.number} finished")
-    elif to == V.COMPLETED and outcome == Outcome.RETURN_NEEDED:
-        draft = draft_return_visit(
-            actor=actor,
-            job=job,
-            duration_minutes=visit.duration_minutes,
-            crew_notes=f"Return visit after visit {visit.number}.",
-            event=f"Return visit drafted after visit {visit.number}; schedule it on the dispatch board",
-            return_of=visit,
-        )
-        for hook in RETURN_VISIT_HOOKS:
-            hook(actor=actor, visit=visit, return_visit=draft)
-
-
-def draft_return_visit(*, actor: User, job: Job, duration_minutes: int, crew_notes: str, event: str, return_of: Visit | None = None) -> Visit:
-    """An unscheduled visit for dispatch to place (a return needed on site, a failed quality review).
-    Call inside the caller's transaction, with the job locked."""
-    number = (Visit.objects.filter(job=job).aggregate(n=Max("number"))["n"] or 0) + 1
-    draft = Visit.objects.create(
-        job=job, number=number, status=V.UNSCHEDULED, duration_minutes=duration_minutes, return_of=return_of, created_by=actor, crew_notes=crew_notes[:5000]
-    )
-    _visit_event(draft, actor, VisitEvent.Kind.SCHEDULED, event, new=V.UNSCHEDULED, data={"return_of": return_of.pk} if return_of else {})
-    return draft
-
-
-def visit_finish_and_depart(*, actor: User, visit_id: int, expected: str = "", lat: Decimal | float | None = None, lng: Decimal | float | None = None) -> Visit:
-    """The phone's one tap: depart (from arrived, working or paused) and complete as finished, in one
-    transaction, so the job is asked for work complete at once."""
-    try:
-        with transaction.atomic():
-            visit = visit_transition(actor=actor, visit_id=visit_id, to=V.DEPARTED, expected=expected, lat=lat, lng=lng)
-            return visit_transition(actor=actor, visit_id=visit.pk, to=V.COMPLETED, outcome=Outcome.FINISHED, expected=V.DEPARTED, lat=lat, lng=lng)
-    except VisitRefused as refused:
-        if refused.code == "blocked":
-            # The departure was rolled back with the refusal: report the status the visit kept.
-            kept = Visit.objects.filter(pk=visit_id).values_list("status", "version").first()
-            if kept:
-                refused.details["current_status"], refused.details["version"] = kept
-        raise
