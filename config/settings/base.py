@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "serviceopus.field",
     "serviceopus.closeout",
     "serviceopus.inventory",
+    "serviceopus.billing",
     "serviceopus.api",
 ]
 

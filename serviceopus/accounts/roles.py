@@ -45,6 +45,10 @@ OFFICE_WRITE = {
     "inventory.purchase",
 }
 
+# Billing: invoices, payments, credit notes, job financials (margins) and the accounting export. Not a
+# dispatcher's business, nor a technician's.
+BILLING = {"billing.view_billing", "billing.invoice", "billing.record_payment", "billing.void_invoice", "billing.export"}
+
 # Django model permissions for the configuration kept in the admin site (job types, tags, skills,
 # technicians and their shifts), so a manager who is staff can use it without being a superuser.
 CONFIGURATION = {
@@ -55,6 +59,7 @@ CONFIGURATION = {
         "dispatch": ("dispatchsettings",),
         "closeout": ("checklisttemplate", "checklistitem", "closeoutrequirement"),
         "inventory": ("inventorysettings", "vendor", "inventoryitem", "stocklocation"),
+        "billing": ("billingsettings", "taxrate", "labourrate"),
     }.items()
     for model in models
     for action in ("view", "add", "change", "delete")
@@ -64,10 +69,10 @@ CONFIGURATION = {
 MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks", "closeout.waive_blocker"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | MANAGING | {"accounts.manage_users"}),
-    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | CONFIGURATION | MANAGING),
+    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING | {"accounts.manage_users"}),
+    Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING),
     Role.DISPATCHER: frozenset(OFFICE_READ | OFFICE_WRITE),
-    Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE),
+    Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING),
     # A technician works only on the jobs assigned to them; queries.jobs_visible_to enforces "assigned".
     # Their visits: dispatch.actions checks they are on the crew; their own time: field.actions.
     # Closeout evidence (checklists, photos, signatures, "no materials used") and incident reports too;

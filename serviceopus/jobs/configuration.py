@@ -17,9 +17,9 @@ from serviceopus.accounts.models import User
 from serviceopus.core.errors import DomainError, InvalidInput
 from serviceopus.crew.models import Skill
 
-from .models import REQUIRABLE_FIELDS, BillingType, JobType, Priority
+from .models import REQUIRABLE_FIELDS, BillingTrigger, BillingType, JobType, Priority
 
-EDITABLE = ("name", "default_duration_minutes", "required_fields", "default_billing_type", "default_priority", "color", "active")
+EDITABLE = ("name", "default_duration_minutes", "required_fields", "default_billing_type", "billing_trigger", "default_priority", "color", "active")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -48,6 +48,8 @@ def _validate(job_type: JobType, fields: dict[str, str]) -> None:
         fields["color"] = "A colour as #rrggbb."
     if job_type.default_billing_type not in BillingType.values:
         fields["default_billing_type"] = "Unknown billing type."
+    if job_type.billing_trigger not in BillingTrigger.values:
+        fields["billing_trigger"] = "Choose queue or draft_invoice."
     if job_type.default_priority not in Priority.values:
         fields["default_priority"] = "Priority must be 1 (low) to 4 (urgent)."
     try:
@@ -75,6 +77,7 @@ def job_type_create(
     required_skill_ids: Sequence[int] = (),
     required_fields: Sequence[str] = (),
     default_billing_type: str = BillingType.TIME_AND_MATERIALS,
+    billing_trigger: str = BillingTrigger.QUEUE,
     default_priority: int = Priority.NORMAL,
     color: str = "#64748b",
     active: bool = True,
@@ -88,6 +91,7 @@ def job_type_create(
         default_duration_minutes=default_duration_minutes,
         required_fields=list(required_fields),
         default_billing_type=default_billing_type,
+        billing_trigger=billing_trigger,
         default_priority=default_priority,
         color=color,
         active=active,

@@ -2,8 +2,9 @@
 
 `transition_blockers(job, to)` returns every reason the move is refused, explained. Apps built on jobs
 plug their rules in with `register_guard` (the closeout app: completion blockers before work_complete,
-open incidents before closed), so jobs imports none of them. job_transition calls this one function and
-nothing else; the dispatch app asks it too before a visit finishes the job's work.
+open incidents before closed; the billing app: invoiced only when fully invoiced, closed only when
+paid), so jobs imports none of them. job_transition calls this one function and nothing else; the
+dispatch app asks it too before a visit finishes the job's work.
 """
 
 from collections.abc import Callable
@@ -72,8 +73,6 @@ def transition_blockers(job: Job, to: str, *, hold_reason: str = "") -> list[Blo
                     tab="crew",
                 )
             )
-    if to == JobStatus.INVOICED and not job.line_items.exists():
-        blockers.append(Blocker("nothing_to_invoice", "Add at least one line item before invoicing."))
     for guard in _GUARDS:
         blockers.extend(guard(job, to))
     return blockers

@@ -19,6 +19,13 @@ class BillingType(models.TextChoices):
     NOT_TO_EXCEED = "not_to_exceed", "Not to exceed"
 
 
+class BillingTrigger(models.TextChoices):
+    """What happens when a job of this type reaches work complete (the billing app acts on it)."""
+
+    QUEUE = "queue", "Put it on the ready-to-invoice queue"
+    DRAFT_INVOICE = "draft_invoice", "Create a draft invoice"
+
+
 class Priority(models.IntegerChoices):
     LOW = 1, "Low"
     NORMAL = 2, "Normal"
@@ -52,6 +59,7 @@ class JobType(models.Model):
     required_skills = models.ManyToManyField(Skill, blank=True, related_name="job_types")
     required_fields = models.JSONField(default=list, blank=True, help_text=f"Any of: {', '.join(REQUIRABLE_FIELDS)}")
     default_billing_type = models.CharField(max_length=20, choices=BillingType.choices, default=BillingType.TIME_AND_MATERIALS)
+    billing_trigger = models.CharField(max_length=20, choices=BillingTrigger.choices, default=BillingTrigger.QUEUE)
     default_priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     color = models.CharField(max_length=7, default="#64748b")
     requires_materials_ready = models.BooleanField(default=False, help_text="Refuse to schedule a visit while any reserved material is still missing.")
@@ -211,6 +219,7 @@ class JobEvent(models.Model):
         TIME = "time", "Time"
         CLOSEOUT = "closeout", "Closeout"
         MATERIALS = "materials", "Materials"
+        BILLING = "billing", "Billing"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

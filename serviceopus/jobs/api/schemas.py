@@ -22,7 +22,7 @@ from serviceopus.api.schemas import (
 from serviceopus.core.text import NO_NUL_PATTERN
 
 from ..actions import MAX_CENTS
-from ..models import REQUIRABLE_FIELDS, BillingType, Job, JobEvent, JobType, LineItem, Note, PartsReadiness, Source
+from ..models import REQUIRABLE_FIELDS, BillingTrigger, BillingType, Job, JobEvent, JobType, LineItem, Note, PartsReadiness, Source
 from ..queries import SORTS, Totals
 from ..status import ALLOWED, HoldReason, JobStatus
 
@@ -30,6 +30,7 @@ StatusName = Literal[tuple(JobStatus.values)]  # type: ignore[valid-type]
 HoldReasonName = Literal[("", *HoldReason.values)]  # type: ignore[valid-type]
 SourceName = Literal[tuple(Source.values)]  # type: ignore[valid-type]
 BillingTypeName = Literal[tuple(BillingType.values)]  # type: ignore[valid-type]
+BillingTriggerName = Literal[tuple(BillingTrigger.values)]  # type: ignore[valid-type]
 LineKind = Literal[tuple(LineItem.Kind.values)]  # type: ignore[valid-type]
 RequirableField = Literal[tuple(REQUIRABLE_FIELDS)]  # type: ignore[valid-type]
 SortName = Literal[tuple(SORTS)]  # type: ignore[valid-type]
@@ -164,6 +165,7 @@ class JobTypeOut(BaseModel):
     required_skills: list[Ref]
     required_fields: list[str]
     default_billing_type: str
+    billing_trigger: str
     default_priority: int
     color: str
     active: bool
@@ -273,6 +275,7 @@ def job_type_out(jt: JobType) -> dict[str, Any]:
         "required_skills": [{"id": s.pk, "name": s.name} for s in jt.required_skills.all()],
         "required_fields": list(jt.required_fields),
         "default_billing_type": jt.default_billing_type,
+        "billing_trigger": jt.billing_trigger,
         "default_priority": jt.default_priority,
         "color": jt.color,
         "active": jt.active,
@@ -365,6 +368,7 @@ class JobTypeIn(StrictIn):
     required_skill_ids: Ids = []
     required_fields: Annotated[list[RequirableField], Field(max_length=len(REQUIRABLE_FIELDS))] = []
     default_billing_type: BillingTypeName = "time_materials"
+    billing_trigger: BillingTriggerName = "queue"
     default_priority: PriorityValue = 2
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#64748b"
     active: bool = True
@@ -376,6 +380,7 @@ class JobTypePatch(StrictIn):
     required_skill_ids: Ids = None
     required_fields: Annotated[list[RequirableField], Field(max_length=len(REQUIRABLE_FIELDS))] = None
     default_billing_type: BillingTypeName = None
+    billing_trigger: BillingTriggerName = None
     default_priority: PriorityValue = None
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = None
     active: bool = None

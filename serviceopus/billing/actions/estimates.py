@@ -1,0 +1,48 @@
+"""The job's estimate: a snapshot of its quoted lines, which the Financials tab measures actuals against."""
+
+from django.db import transaction
+from django.db.models import Avg
+from django.utils import timezone
+
+from serviceopus.accounts.models import User
+from serviceopus.core.money import format_cents
+from serviceopus.crew.models import Technician
+from serviceopus.jobs.actions import lock_job
+from serviceopus.jobs.models import Job
+
+from ..models import Estimate
+from .common import job_event, require
+
+
+def _hourly_cost(job: Job) -> int:
+    """The crew's cost per hour: the job's technicians' average, else the company's."""
+    avg = job.technicians.aggregate(a=Avg("hourly_cost_cents"))["a"]
+    if avg is None:
+        avg = Technician.objects.filter(active=True).aggregate(a=Avg("hourly_cost_cents"))["a"]
+    return round(avg or 0)
+
+
+def take_snapshot(job: Job, actor: User | None) -> Estimate:
+    """Inside the caller's transaction, with the job locked."""
+    lines = list(job.line_items.all())
+    values = {
+        "revenue_cents": sum(line.total_cents for line in lines),
+        "material_cost_cents": sum(line.cost_cents for line in lines),
+        "labour_cost_cents": round(job.estimated_duration_minutes * _hourly_cost(job) / 60),
+        "captured_at": timezone.now(),
+        "captured_by": actor,
+    }
+    estimate, _ = Estimate.objects.update_or_create(job=job, defaults=values)
+    return estimate
+
+
+def estimate_capture(*, actor: User, job_id: int) -> Estimate:
+    """Re-baseline: the job's current lines and estimated duration become its estimate."""
+    require(actor, "billing.invoice", "set a job's estimate")
+    with transaction.atomic():
+        job = lock_job(job_id)
+        estimate = take_snapshot(job, actor)
+        job_event(
+            job.pk, actor, f"Estimate set from the current lines: revenue {format_cents(estimate.revenue_cents)}, cost {format_cents(estimate.cost_cents)}"
+        )
+    return estimate
