@@ -44,8 +44,6 @@ TAB_SLUGS = {slug for slug, _ in TABS}
 # What each tab not built yet will hold, so it still tells the user what it is for (tabs that another
 # app fills, through register_tab, show their own empty states).
 EMPTY_TABS: dict[str, tuple[str, str]] = {
-    "invoices": ("No invoices yet", "Invoices issued for this job — number, amount, due date and status — will appear here."),
-    "payments": ("No payments recorded", "Payments received against this job's invoices will appear here."),
     "messages": (
         "No messages with the customer",
         "Emails and texts exchanged with the customer about this job (on-the-way, arrival, approvals) will appear here.",
@@ -75,16 +73,10 @@ def _tab_timeline(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any
     return {"events": queries.job_timeline(job), "timeline_limit": queries.TIMELINE_LIMIT}
 
 
-def _tab_financials(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
-    items, totals = queries.line_items_with_totals(job)
-    return {"totals": totals, "item_count": len(items)}
-
-
 TAB_LOADERS: dict[str, Callable[..., dict[str, Any]]] = {
     "line-items": _tab_line_items,
     "notes": _tab_notes,
     "timeline": _tab_timeline,
-    "financials": _tab_financials,
 }
 
 
