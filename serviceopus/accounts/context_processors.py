@@ -19,6 +19,8 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Schedule", reverse("dispatch:week"), "schedule"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
+    if user.has_perm("billing.view_billing"):
+        items.append(("Invoices", reverse("billing:invoices"), "invoices"))
     if user.has_perm("inventory.purchase"):
         items.append(("Purchasing", reverse("inventory:purchasing"), "purchasing"))
     if user.has_perm("inventory.view_stock"):

@@ -25,6 +25,8 @@ def _uninvoiced(job: Job) -> tuple[list[str], int]:
 
 
 def billing_guard(job: Job, to: str) -> list[Blocker]:
+    if to == JobStatus.CANCELLED:
+        return _cancel_guard(job)
     if to not in (JobStatus.INVOICED, JobStatus.CLOSED):
         return []
     blockers = []
@@ -61,6 +63,14 @@ def billing_guard(job: Job, to: str) -> list[Blocker]:
     return blockers
 
 
+def _cancel_guard(job: Job) -> list[Blocker]:
+    """Work billed while on hold is not silently cancelled: the invoice is voided (or the draft deleted) first."""
+    billed = [str(inv) for inv in Invoice.objects.filter(jobs=job, kind=Invoice.Kind.INVOICE).exclude(status=InvoiceStatus.VOID).order_by("pk")]
+    if not billed:
+        return []
+    return [Blocker("has_invoices", "Void its invoices and delete its draft invoices first: " + ", ".join(billed) + ".", billed, tab="invoices")]
+
+
 def transition_hook(actor: User, job: Job, was: str, to: str) -> None:
     from .actions.common import job_event
     from .actions.estimates import take_snapshot
@@ -68,7 +78,9 @@ def transition_hook(actor: User, job: Job, was: str, to: str) -> None:
 
     if to == JobStatus.SCHEDULED and not Estimate.objects.filter(job=job).exists():
         take_snapshot(job, actor)
-    if to != JobStatus.WORK_COMPLETE:
+    # Back at work complete because its invoice was voided is not the work being completed: the office
+    # re-invoices when it is ready rather than finding a draft made behind its back.
+    if to != JobStatus.WORK_COMPLETE or was == JobStatus.INVOICED:
         return
     if JobType.objects.filter(pk=job.job_type_id, billing_trigger=BillingTrigger.DRAFT_INVOICE).exists():
         if Invoice.objects.filter(jobs=job, status=InvoiceStatus.DRAFT).exists():
@@ -90,6 +102,14 @@ def line_item_hook(op: str, line: LineItem, changes: dict[str, Any]) -> None:
         where = f"draft invoice #{invoice.pk}" if invoice.status == InvoiceStatus.DRAFT else f"invoice {invoice.number}"
         fix = "Change it on the draft, or take it off the draft first." if invoice.status == InvoiceStatus.DRAFT else "Correct it with a credit note."
         raise ConflictError("invoiced_line", f"“{line.description}” is on {where}. {fix}")
+    if op == "remove":
+        # A void invoice keeps its lines, and they point at the job line they billed: the line stays.
+        voided = InvoiceLine.objects.filter(line_item=line).select_related("invoice").order_by("pk").first()
+        if voided is not None:
+            raise ConflictError(
+                "invoiced_line",
+                f"“{line.description}” was on invoice {voided.invoice.number}, now void, which keeps it on record: set its quantity to 0 instead.",
+            )
 
 
 def install() -> None:
@@ -101,3 +121,11 @@ def install() -> None:
         TRANSITION_HOOKS.append(transition_hook)
     if line_item_hook not in LINE_ITEM_HOOKS:
         LINE_ITEM_HOOKS.insert(0, line_item_hook)
+
+    from serviceopus.jobs.views.workspace import register_tab
+
+    from .views import financials, job_tabs
+
+    register_tab("invoices", job_tabs.invoices_tab)
+    register_tab("payments", job_tabs.payments_tab)
+    register_tab("financials", financials.financials_tab)

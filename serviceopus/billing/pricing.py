@@ -134,10 +134,13 @@ def uninvoiced_line_items(job_ids: list[int]):  # type: ignore[no-untyped-def]
     return LineItem.objects.filter(job_id__in=job_ids).exclude(invoice_lines__live=True).select_related("reservation").order_by("job_id", "position", "id")
 
 
+def billed_time_kinds(*, bill_travel: bool) -> list[str]:
+    return [TimeEntry.Kind.WORK] + ([TimeEntry.Kind.TRAVEL] if bill_travel else [])
+
+
 def billable_time(job_ids: list[int], *, bill_travel: bool):  # type: ignore[no-untyped-def]
-    kinds = [TimeEntry.Kind.WORK] + ([TimeEntry.Kind.TRAVEL] if bill_travel else [])
     return (
-        TimeEntry.objects.filter(job_id__in=job_ids, review=TimeEntry.Review.APPROVED, end__isnull=False, kind__in=kinds)
+        TimeEntry.objects.filter(job_id__in=job_ids, review=TimeEntry.Review.APPROVED, end__isnull=False, kind__in=billed_time_kinds(bill_travel=bill_travel))
         .exclude(invoice_lines__live=True)
         .select_related("technician__user")
         .order_by("job_id", "start", "id")
@@ -160,8 +163,12 @@ def preview(jobs: list[Job]) -> Preview:
     entries = defaultdict(list)
     for entry in billable_time(ids, bill_travel=settings.bill_travel):
         entries[entry.job_id].append(entry)
+    # Only entries that would be billed once approved are worth a warning: unbilled travel is not.
     pending = dict(
-        TimeEntry.objects.filter(job_id__in=ids, review=TimeEntry.Review.PENDING).values("job_id").annotate(n=Count("id")).values_list("job_id", "n")
+        TimeEntry.objects.filter(job_id__in=ids, review=TimeEntry.Review.PENDING, kind__in=billed_time_kinds(bill_travel=settings.bill_travel))
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .values_list("job_id", "n")
     )
     result = []
     for job in jobs:

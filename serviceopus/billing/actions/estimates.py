@@ -1,7 +1,8 @@
 """The job's estimate: a snapshot of its quoted lines, which the Financials tab measures actuals against."""
 
+from decimal import Decimal
+
 from django.db import transaction
-from django.db.models import Avg
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
@@ -11,15 +12,19 @@ from serviceopus.jobs.actions import lock_job
 from serviceopus.jobs.models import Job
 
 from ..models import Estimate
+from ..pricing import round_half_up
 from .common import job_event, require
 
 
-def _hourly_cost(job: Job) -> int:
-    """The crew's cost per hour: the job's technicians' average, else the company's."""
-    avg = job.technicians.aggregate(a=Avg("hourly_cost_cents"))["a"]
-    if avg is None:
-        avg = Technician.objects.filter(active=True).aggregate(a=Avg("hourly_cost_cents"))["a"]
-    return round(avg or 0)
+def _labour_cost(job: Job) -> int:
+    """The estimated duration at the crew's average cost per hour (the job's technicians', else the
+    company's), rounded once, half-up, in Decimal: an average and a float would each round on their own."""
+    costs = list(job.technicians.values_list("hourly_cost_cents", flat=True))
+    if not costs:
+        costs = list(Technician.objects.filter(active=True).values_list("hourly_cost_cents", flat=True))
+    if not costs:
+        return 0
+    return round_half_up(Decimal(job.estimated_duration_minutes) * sum(costs) / (60 * len(costs)))
 
 
 def take_snapshot(job: Job, actor: User | None) -> Estimate:
@@ -28,7 +33,7 @@ def take_snapshot(job: Job, actor: User | None) -> Estimate:
     values = {
         "revenue_cents": sum(line.total_cents for line in lines),
         "material_cost_cents": sum(line.cost_cents for line in lines),
-        "labour_cost_cents": round(job.estimated_duration_minutes * _hourly_cost(job) / 60),
+        "labour_cost_cents": _labour_cost(job),
         "captured_at": timezone.now(),
         "captured_by": actor,
     }

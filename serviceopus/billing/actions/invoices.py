@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
@@ -13,7 +14,7 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.core.models import next_in_sequence
 from serviceopus.core.money import format_cents
 from serviceopus.jobs.actions import lock_job
-from serviceopus.jobs.models import Job
+from serviceopus.jobs.models import BillingType, Job
 from serviceopus.jobs.status import JobStatus
 
 from ..models import AccountingEntry, BillingSettings, Invoice, InvoiceLine, TaxRate
@@ -98,11 +99,13 @@ def create_draft(*, actor: User | None, jobs: list[Job], memo: str = "") -> Invo
     if result.empty:
         numbers = ", ".join(job.number for job in jobs)
         raise ConflictError("nothing_to_invoice", f"Nothing left to invoice on {numbers}: every line and approved time entry is already on an invoice.")
+    # A job with nothing left to bill is not "on" this invoice: linked, it would be held by a draft it has no line on.
+    billed = [billing.job for billing in result.jobs if billing.lines]
     invoice = Invoice.objects.create(customer_id=jobs[0].customer_id, terms_days=BillingSettings.current().payment_terms_days, memo=memo, created_by=actor)
-    invoice.jobs.set(jobs)
+    invoice.jobs.set(billed)
     _save_lines(invoice, result.lines)
     _retotal(invoice)
-    for job in jobs:
+    for job in billed:
         job_event(job.pk, actor, f"Draft invoice #{invoice.pk} created ({format_cents(invoice.total_cents)})", invoice=invoice.pk)
     return invoice
 
@@ -233,12 +236,33 @@ def invoice_line_remove(*, actor: User, invoice_id: int, version: int, line_id: 
     """Take a line off a draft; its source (a job line, a time entry) is free to invoice again."""
     with transaction.atomic():
         invoice = _draft(actor, invoice_id, version)
+        if invoice.lines.filter(pk=line_id, kind=InvoiceLine.Kind.ADJUSTMENT).exists():
+            raise ConflictError(
+                "adjustment", "The not-to-exceed adjustment is worked out when the draft is made: delete the draft and create it again to recompute it."
+            )
         deleted, _ = invoice.lines.filter(pk=line_id).delete()
         if not deleted:
             raise DomainError("not_found", "This line is no longer on the invoice.")
         if not invoice.lines.exists():
             raise ConflictError("last_line", "An invoice needs at least one line: delete the draft instead.")
         _retotal(invoice)
+
+
+def _check_limits(invoice: Invoice) -> None:
+    """A not-to-exceed job's lines on this invoice stay within what its limit leaves after its other live
+    invoices. The draft was made within it; a line repriced or an adjustment taken off could break it."""
+    capped = invoice.jobs.filter(billing_type=BillingType.NOT_TO_EXCEED, not_to_exceed_cents__isnull=False).order_by("pk")
+    for job in capped:
+        rows = InvoiceLine.objects.filter(job=job, live=True).values("invoice_id").annotate(s=Sum("amount_cents")).values_list("invoice_id", "s")
+        by_invoice = dict(rows)
+        here = by_invoice.pop(invoice.pk, 0)
+        allowed = max(job.not_to_exceed_cents - sum(by_invoice.values()), 0)
+        if here > allowed:
+            raise ConflictError(
+                "over_limit",
+                f"{job.number} would be billed {format_cents(here)} here, over the {format_cents(allowed)} its not-to-exceed limit leaves. "
+                "Delete the draft and create it again to recompute the adjustment.",
+            )
 
 
 def invoice_update(*, actor: User, invoice_id: int, version: int, memo: str, terms_days: int) -> Invoice:
@@ -284,6 +308,7 @@ def invoice_issue(*, actor: User, invoice_id: int, version: int) -> Invoice:
             raise ConflictError("no_lines", "This invoice has no lines.")
         if invoice.total_cents < 0:
             raise ConflictError("negative_total", f"The total is {format_cents(invoice.total_cents)}: an invoice cannot be negative. Reduce the discount.")
+        _check_limits(invoice)
         today = timezone.localdate()
         status = by_balance(balance_cents=invoice.total_cents, paid_cents=0)
         save_invoice(

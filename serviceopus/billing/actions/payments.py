@@ -114,17 +114,22 @@ def refund_record(*, actor: User, invoice_id: int, amount_cents: int, method: st
 def credit_note_create(*, actor: User, invoice_id: int, version: int, amounts: Mapping[int, int], reason: str) -> Invoice:
     """Correct an issued invoice: a credit note (its own gapless number, CN-000001) crediting some or
     all of each chosen line, with the tax that went with it. It lowers the invoice's balance; if that
-    goes below zero the customer is owed a refund. `amounts` maps invoice line ids to cents to credit."""
+    goes below zero the customer is owed a refund. `amounts` maps invoice line ids to cents to credit,
+    with the sign of the line: a discount (a negative line) is credited with a negative amount, so an
+    invoice with a discount can be credited in full; the credit note as a whole must come to more than zero."""
     require(actor, "billing.void_invoice", "issue credit notes")
     reason = (reason or "").strip()
     fields: dict[str, str] = {}
     if not reason or "\x00" in reason or len(reason) > 500:
         fields["reason"] = "Say what the credit note corrects (at most 500 characters)."
-    wanted = {int(k): v for k, v in amounts.items() if v}
+    try:
+        wanted = {int(k): v for k, v in amounts.items() if v}
+    except (TypeError, ValueError):
+        raise InvalidInput("Please correct the highlighted fields.", {"lines": "A chosen line is not on this invoice."}) from None
     if not wanted:
         fields["lines"] = "Choose at least one line and an amount to credit."
-    elif any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in wanted.values()):
-        fields["lines"] = "Amounts to credit are above zero."
+    elif any(not isinstance(v, int) or isinstance(v, bool) for v in wanted.values()):
+        fields["lines"] = "Amounts to credit are whole cents."
     if fields:
         raise InvalidInput("Please correct the highlighted fields.", fields)
     with transaction.atomic():
@@ -134,23 +139,37 @@ def credit_note_create(*, actor: User, invoice_id: int, version: int, amounts: M
         lines = {line.pk: line for line in invoice.lines.filter(pk__in=wanted).select_related("tax_rate")}
         if len(lines) != len(wanted):
             raise InvalidInput("Please correct the highlighted fields.", {"lines": "A chosen line is not on this invoice."})
-        done = dict(
-            (row["credits_line"], -row["total"])
+        done = {
+            row["credits_line"]: (-row["amount"], -row["tax"])
             for row in InvoiceLine.objects.filter(credits_line__in=lines)
             .values("credits_line")
-            .annotate(total=Sum("amount_cents"))
-            .values("credits_line", "total")
-        )
+            .annotate(amount=Sum("amount_cents"), tax=Sum("tax_cents"))
+            .values("credits_line", "amount", "tax")
+        }
         rows = []
         for position, (line_id, cents) in enumerate(sorted(wanted.items()), start=1):
             line = lines[line_id]
-            left = line.amount_cents - done.get(line_id, 0)
-            if cents > left:
+            done_amount, done_tax = done.get(line_id, (0, 0))
+            left = line.amount_cents - done_amount
+            if left != 0 and (cents > 0) != (left > 0):
+                sign = "a negative amount (it is a discount)" if left < 0 else "an amount above zero"
+                raise InvalidInput("Please correct the highlighted fields.", {"lines": f"“{line.description}” is credited with {sign}."})
+            if left == 0 or abs(cents) > abs(left):
                 raise InvalidInput(
                     "Please correct the highlighted fields.",
-                    {"lines": f"“{line.description}” has {format_cents(max(left, 0))} left to credit; {format_cents(cents)} is more."},
+                    {"lines": f"“{line.description}” has {format_cents(left)} left to credit; {format_cents(cents)} is more."},
                 )
-            rows.append((position, line, cents))
+            # The tax on everything credited so far, less what earlier credit notes took: parts of a line
+            # rounded one by one would drift from its tax by a cent; crediting it all returns its tax exactly.
+            upto = done_amount + cents
+            tax_so_far = line.tax_cents if upto == line.amount_cents else line_tax(upto, line.tax_rate_milli_percent)
+            rows.append((position, line, cents, -(tax_so_far - done_tax)))
+        credit_total = sum(cents - credit_tax for _, _, cents, credit_tax in rows)
+        if credit_total <= 0:
+            raise InvalidInput(
+                "Please correct the highlighted fields.",
+                {"lines": f"A credit note lowers what is owed: this one comes to {format_cents(credit_total)}. Credit the charged lines too."},
+            )
         note = Invoice.objects.create(
             kind=Invoice.Kind.CREDIT_NOTE,
             customer_id=invoice.customer_id,
@@ -172,16 +191,15 @@ def credit_note_create(*, actor: User, invoice_id: int, version: int, amounts: M
                 amount_cents=-cents,
                 tax_rate=line.tax_rate,
                 tax_rate_milli_percent=line.tax_rate_milli_percent,
-                # A whole line is credited with exactly its tax; part of one with the tax on that part.
-                tax_cents=-line.tax_cents if cents == line.amount_cents else line_tax(-cents, line.tax_rate_milli_percent),
+                tax_cents=credit_tax,
                 job_id=line.job_id,
                 credits_line=line,
                 live=False,
             )
-            for position, line, cents in rows
+            for position, line, cents, credit_tax in rows
         )
-        subtotal = sum(cents for _, _, cents in rows)
-        tax = -sum(line.tax_cents for line in note.lines.all())
+        subtotal = sum(cents for _, _, cents, _ in rows)
+        tax = -sum(credit_tax for *_, credit_tax in rows)
         today = timezone.localdate()
         Invoice.objects.filter(pk=note.pk).update(
             number=credit_note_number(next_in_sequence("credit_note")),

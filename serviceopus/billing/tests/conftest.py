@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from serviceopus.billing.models import BillingSettings, LabourRate, TaxRate
+from serviceopus.billing.models import AccountingEntry, BillingSettings, Estimate, Invoice, InvoiceLine, LabourRate, Payment, TaxRate
+from serviceopus.core.models import Sequence
 from serviceopus.field.models import TimeEntry
-from serviceopus.jobs.models import BillingType, LineItem
+from serviceopus.jobs.models import BillingType, Job, JobEvent, LineItem
 from serviceopus.jobs.status import JobStatus
 from tests.factories import JobFactory, LineItemFactory
 
@@ -51,3 +52,25 @@ def complete_job(tax, rates, tech_a):  # type: ignore[no-untyped-def]
         return job
 
     return make
+
+
+@pytest.fixture
+def billing_rows(db):  # type: ignore[no-untyped-def]
+    """billing_rows() → every billing row, the numbering sequences, the jobs' statuses and the timeline's
+    length: compared before and after a refused action, which must leave all of it exactly as it was."""
+
+    def rows():  # type: ignore[no-untyped-def]
+        return {
+            "invoices": list(Invoice.objects.order_by("pk").values()),
+            "invoice_jobs": list(Invoice.jobs.through.objects.order_by("pk").values_list("invoice_id", "job_id")),
+            "lines": list(InvoiceLine.objects.order_by("pk").values()),
+            "payments": list(Payment.objects.order_by("pk").values()),
+            "journal": list(AccountingEntry.objects.order_by("seq").values()),
+            "sequences": dict(Sequence.objects.filter(name__in=["invoice", "credit_note", "accounting_journal"]).values_list("name", "value")),
+            "estimates": list(Estimate.objects.order_by("pk").values()),
+            "jobs": list(Job.objects.order_by("pk").values_list("pk", "status", "version")),
+            "line_items": list(LineItem.objects.order_by("pk").values()),
+            "events": JobEvent.objects.count(),
+        }
+
+    return rows
