@@ -346,6 +346,8 @@ def invoice_void(*, actor: User, invoice_id: int, version: int, reason: str) -> 
             raise ConflictError("draft", "A draft is not voided: delete it instead.")
         if invoice.status == InvoiceStatus.VOID:
             raise ConflictError("void", f"{invoice} is already void.")
+        if invoice.status == InvoiceStatus.PAID and invoice.paid_cents == 0 and invoice.total_cents == 0:
+            raise ConflictError("paid", f"{invoice} is a no-charge invoice, settled when it was issued: it stays on record and cannot be voided.")
         if invoice.status == InvoiceStatus.PAID or invoice.paid_cents > 0:
             raise ConflictError("paid", f"{invoice} has payments: a paid invoice cannot be voided. Issue a credit note (and a refund) instead.")
         if invoice.credited_cents:
