@@ -1,4 +1,9 @@
-"""The job's estimate: a snapshot of its quoted lines, which the Financials tab measures actuals against."""
+"""The job's estimate: a snapshot of its quoted lines, which the Financials tab measures actuals against.
+
+It is priced the way the job will be billed (pricing.BILLING_RULES), so that actuals and estimate compare
+like with like: covered lines earn nothing, a job that bills time earns its estimated duration at the
+billing type's labour rate, a not-to-exceed job at most its limit. Its material cost is the material
+lines' cost, as on the actual side."""
 
 from decimal import Decimal
 
@@ -9,10 +14,10 @@ from serviceopus.accounts.models import User
 from serviceopus.core.money import format_cents
 from serviceopus.crew.models import Technician
 from serviceopus.jobs.actions import lock_job
-from serviceopus.jobs.models import Job
+from serviceopus.jobs.models import BillingType, Job, LineItem
 
-from ..models import Estimate
-from ..pricing import round_half_up
+from ..models import BillingSettings, Estimate, LabourRate
+from ..pricing import BILLING_RULES, labour_amount, round_half_up
 from .common import job_event, require
 
 
@@ -27,12 +32,26 @@ def _labour_cost(job: Job) -> int:
     return round_half_up(Decimal(job.estimated_duration_minutes) * sum(costs) / (60 * len(costs)))
 
 
+def _revenue(job: Job, lines: list[LineItem]) -> int:
+    rule = BILLING_RULES[job.billing_type]
+    covered = set(rule.covered_kinds)
+    if job.billing_type == BillingType.AGREEMENT and BillingSettings.current().agreement_covers_materials:
+        covered.add("material")
+    revenue = sum(line.total_cents for line in lines if line.kind not in covered)
+    if rule.bill_time and "time" not in covered:
+        rate = LabourRate.objects.filter(billing_type=job.billing_type).values_list("hourly_rate_cents", flat=True).first() or 0
+        revenue += labour_amount(job.estimated_duration_minutes, rate)
+    if rule.capped and job.not_to_exceed_cents is not None:
+        revenue = min(revenue, job.not_to_exceed_cents)
+    return revenue
+
+
 def take_snapshot(job: Job, actor: User | None) -> Estimate:
     """Inside the caller's transaction, with the job locked."""
     lines = list(job.line_items.all())
     values = {
-        "revenue_cents": sum(line.total_cents for line in lines),
-        "material_cost_cents": sum(line.cost_cents for line in lines),
+        "revenue_cents": _revenue(job, lines),
+        "material_cost_cents": sum(line.cost_cents for line in lines if line.kind == LineItem.Kind.MATERIAL),
         "labour_cost_cents": _labour_cost(job),
         "captured_at": timezone.now(),
         "captured_by": actor,

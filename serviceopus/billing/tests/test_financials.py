@@ -205,18 +205,19 @@ def test_estimate_and_variance(complete_job, owner, tech_a):
     actions.estimate_capture(actor=owner, job_id=job.pk)
     fin = job_financials(job)
     est = fin.estimate
-    # The quoted lines (89.00 + 49.00 + 35.00), their cost (the capacitors), 2 h of Alex at 35.00.
-    assert (est.revenue_cents, est.material_cost_cents, est.labour_cost_cents) == (17300, 2000, 7000)
-    assert (est.cost_cents, est.margin_cents, est.margin_percent) == (9000, 8300, Decimal("48.0"))
+    # Priced as time & materials bills: the quoted lines (89.00 + 49.00 + 35.00) and the estimated 2 h at
+    # the labour rate (120.00); their cost: the capacitors, and 2 h of Alex at 35.00.
+    assert (est.revenue_cents, est.material_cost_cents, est.labour_cost_cents) == (17300 + 24000, 2000, 7000)
+    assert (est.cost_cents, est.margin_cents, est.margin_percent) == (9000, 32300, Decimal("78.2"))
     assert est.captured_by_name == "Olivia Owner"
     assert [(v.label, v.actual_cents, v.estimate_cents, v.delta_cents, v.unfavourable) for v in fin.variances] == [
-        ("Revenue", WORK, 17300, 18000, False),  # the labour billed by the hour was not quoted
+        ("Revenue", WORK, 41300, -6000, True),  # 1.5 h billed of the 2 h estimated
         ("Labour cost", 5250, 7000, -1750, False),
         ("Material cost", 2000, 2000, 0, False),
         ("Total cost", 7250, 9000, -1750, False),
-        ("Gross margin", 28050, 8300, 19750, False),
+        ("Gross margin", 28050, 32300, -4250, True),
     ]
-    assert fin.margin_points_delta == Decimal("31.5")  # 79.5 − 48.0
+    assert fin.margin_points_delta == Decimal("1.3")  # 79.5 − 78.2
 
 
 def test_estimate_taken_when_first_scheduled_has_no_author(db, tech_a):

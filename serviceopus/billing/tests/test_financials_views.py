@@ -90,7 +90,7 @@ def test_estimate_with_variance_and_rebaseline_button(complete_job, owner, offic
     assert "by Olivia Owner" in html
     assert "Re-baseline from current lines" in html
     assert "data-confirm=" in html
-    assert "+$180.00" in html  # revenue over the estimate by the labour billed by the hour
+    assert "+$60.00" in html  # revenue over the estimate: 1.5 h billed of the 1 h estimated, at 120.00
 
 
 def test_committed_cost_has_its_own_row(complete_job, office):
@@ -170,7 +170,7 @@ def test_set_estimate(complete_job, office, client_as):
     assert response.status_code == 302
     assert response["Location"] == tab_url(job)
     estimate = Estimate.objects.get(job=job)
-    assert (estimate.revenue_cents, estimate.material_cost_cents, estimate.labour_cost_cents, estimate.captured_by) == (17300, 2000, 3500, office)
+    assert (estimate.revenue_cents, estimate.material_cost_cents, estimate.labour_cost_cents, estimate.captured_by) == (17300 + 12000, 2000, 3500, office)
     assert JobEvent.objects.filter(job=job, kind=JobEvent.Kind.BILLING, message__startswith="Estimate set from the current lines").count() == 1
 
 

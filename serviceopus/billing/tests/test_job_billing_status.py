@@ -313,16 +313,36 @@ def test_the_estimate_is_taken_when_first_scheduled_and_retaken_on_request(offic
     LineItemFactory(job=job, kind="material", description="Filter", quantity=Decimal("2"), unit_price_cents=2450, unit_cost_cents=1005, position=2)
     job_transition(actor=office, job_id=job.pk, to=JobStatus.SCHEDULED)
     estimate = Estimate.objects.get(job=job)
-    # 90 minutes at the crew's average of (3500 + 4501) / 2 an hour: 6000.75, rounded once.
-    assert (estimate.revenue_cents, estimate.material_cost_cents, estimate.labour_cost_cents, estimate.captured_by) == (13800, 2010, 6001, office)
-    assert (estimate.cost_cents, estimate.margin_cents) == (8011, 5789)
+    # Revenue as time & materials bills it: the lines and 90 minutes at 120.00 an hour. Labour cost: 90
+    # minutes at the crew's average of (3500 + 4501) / 2 an hour: 6000.75, rounded once.
+    assert (estimate.revenue_cents, estimate.material_cost_cents, estimate.labour_cost_cents, estimate.captured_by) == (13800 + 18000, 2010, 6001, office)
+    assert (estimate.cost_cents, estimate.margin_cents) == (8011, 31800 - 8011)
     LineItemFactory(job=job, kind="fee", description="Permit", unit_price_cents=5000, position=3)
     job_transition(actor=office, job_id=job.pk, to=JobStatus.NEW)
     job_transition(actor=office, job_id=job.pk, to=JobStatus.SCHEDULED)
-    assert Estimate.objects.get(job=job).revenue_cents == 13800  # the first schedule's, kept
+    assert Estimate.objects.get(job=job).revenue_cents == 31800  # the first schedule's, kept
     retaken = estimate_capture(actor=office, job_id=job.pk)
-    assert (retaken.pk, retaken.revenue_cents, retaken.labour_cost_cents) == (estimate.pk, 18800, 6001)
-    assert JobEvent.objects.filter(job=job, message="Estimate set from the current lines: revenue $188.00, cost $80.11").count() == 1
+    assert (retaken.pk, retaken.revenue_cents, retaken.labour_cost_cents) == (estimate.pk, 36800, 6001)
+    assert JobEvent.objects.filter(job=job, message="Estimate set from the current lines: revenue $368.00, cost $80.11").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("billing_type", "nte", "revenue"),
+    [
+        (BillingType.FIXED_PRICE, None, 8900 + 4900),  # the lines; time is in the price
+        (BillingType.AGREEMENT, None, 4900),  # service and time covered; the material charged
+        (BillingType.WARRANTY, None, 0),
+        (BillingType.NOT_TO_EXCEED, 20000, 20000),  # 13800 + 60 min at 120.00, capped
+        (BillingType.NOT_TO_EXCEED, 30000, 25800),
+    ],
+)
+def test_the_estimate_is_priced_as_the_job_will_be_billed(office, tech_a, tax, rates, billing_type, nte, revenue):  # type: ignore[no-untyped-def]
+    job = JobFactory(status=JobStatus.IN_PROGRESS, technicians=[tech_a], billing_type=billing_type, not_to_exceed_cents=nte, estimated_duration_minutes=60)
+    LineItemFactory(job=job, kind="service", unit_price_cents=8900, unit_cost_cents=1500, position=1)
+    LineItemFactory(job=job, kind="material", description="Filter", quantity=Decimal("2"), unit_price_cents=2450, unit_cost_cents=1005, position=2)
+    estimate = estimate_capture(actor=office, job_id=job.pk)
+    # Material cost is the material lines' cost only, as on the Financials tab's actual side.
+    assert (estimate.revenue_cents, estimate.material_cost_cents, estimate.labour_cost_cents) == (revenue, 2010, 3500)
 
 
 def test_without_a_crew_the_estimate_uses_the_company_average(office, tech_a, tax, rates):  # type: ignore[no-untyped-def]
