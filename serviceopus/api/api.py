@@ -175,6 +175,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _mount() -> None:
     from serviceopus.accounts.api import router as accounts_router
+    from serviceopus.billing.api import router as billing_router
     from serviceopus.closeout.api import router as closeout_router
     from serviceopus.crew.api import router as crew_router
     from serviceopus.customers.api import router as customers_router
@@ -191,6 +192,7 @@ def _mount() -> None:
     api.add_router("/", field_router)
     api.add_router("/", closeout_router)
     api.add_router("/", inventory_router)
+    api.add_router("/", billing_router)
 
 
 _mount()

@@ -51,8 +51,9 @@ class DollarsField(forms.CharField):
 
     MAX_LENGTH = 20
 
-    def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, allow_zero: bool = False, allow_negative: bool = False, **kwargs: Any) -> None:
         self.allow_zero = allow_zero
+        self.allow_negative = allow_negative
         attrs = {"inputmode": "decimal", "autocomplete": "off", "placeholder": "0.00", "maxlength": str(self.MAX_LENGTH)}
         kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
         # No max_length: its validator would run on the cents; the length is checked on the text below.
@@ -64,7 +65,7 @@ class DollarsField(forms.CharField):
             return None
         if len(text) > self.MAX_LENGTH or "\x00" in text:
             raise ValidationError("Enter an amount in dollars, like 125.50.", code="invalid")
-        cents = parse_dollars(text)
+        cents = parse_dollars(text, allow_negative=self.allow_negative)
         if cents == 0 and not self.allow_zero:
             raise ValidationError("Enter an amount above zero.", code="zero")
         return cents
@@ -252,8 +253,11 @@ class CreditNoteForm(VersionForm):
         for line in lines:
             name = f"line_{line.pk}"
             remaining = left.get(line.pk, 0)
-            self.fields[name] = DollarsField(required=False, allow_zero=True, label=f"Credit on “{line.description}”")
-            self.initial.setdefault(name, dollars(remaining) if remaining > 0 else "")
+            # A discount (a negative line) is credited with a negative amount: crediting the whole invoice
+            # takes its discount back too, or the customer would be credited the discount as well.
+            negative = line.amount_cents < 0
+            self.fields[name] = DollarsField(required=False, allow_zero=True, allow_negative=negative, label=f"Credit on “{line.description}”")
+            self.initial.setdefault(name, dollars(remaining) if remaining != 0 else "")
             self.line_fields.append((line, remaining, name))
 
     def amounts(self) -> dict[int, int]:

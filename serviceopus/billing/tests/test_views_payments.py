@@ -149,6 +149,34 @@ def test_credit_note_defaults_to_what_is_left_and_credits_with_tax(client_as, of
     assert snapshot() == before
 
 
+def test_the_credit_note_form_takes_a_discount_back_too(client_as, office, complete_job):
+    from decimal import Decimal
+
+    from serviceopus.billing import actions
+
+    draft = actions.invoice_create(actor=office, job_ids=[complete_job().pk])
+    actions.invoice_line_add(
+        actor=office, invoice_id=draft.pk, version=draft.version, kind="discount", description="Loyalty", quantity=Decimal(1), unit_price_cents=2000
+    )
+    draft.refresh_from_db()
+    invoice = actions.invoice_issue(actor=office, invoice_id=draft.pk, version=draft.version)
+    discount = invoice.lines.get(kind="discount")
+    http = client_as(office)
+    form = http.get(url("credit_note", invoice)).context["form"]
+    # Every line defaults to what is left on it, the discount negative: as given, it credits the invoice exactly.
+    assert form.initial[f"line_{discount.pk}"] == "-20.00"
+    data = {"version": invoice.version, "reason": "Cancelled order"} | {name: form.initial[name] for _, _, name in form.line_fields}
+    response = http.post(url("credit_note", invoice), data)
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert (invoice.credited_cents, invoice.balance_cents) == (invoice.total_cents, 0)
+    # Only a discount line takes a negative amount.
+    service = invoice.lines.get(description="Diagnostic visit")
+    refused = http.post(url("credit_note", invoice), {"version": invoice.version, "reason": "x", f"line_{service.pk}": "-1.00"})
+    assert refused.status_code == 422
+    assert refused.context["form"].errors[f"line_{service.pk}"] == ["The amount cannot be negative."]
+
+
 def test_credit_note_needs_an_amount_and_a_reason(client_as, office, complete_job):
     invoice = issued_for(office, complete_job())
     before = snapshot()

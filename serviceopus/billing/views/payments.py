@@ -154,8 +154,9 @@ def credit_note_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in ISSUED_STATES:
         messages.warning(request, f"{invoice} is {invoice.get_status_display().lower()}: only an issued invoice can be credited.")
         return redirect(detail_url(invoice.pk))
-    # Only charged lines can be credited: covered lines are at zero, discounts and adjustments negative.
-    lines = [line for line in invoice.lines.select_related("tax_rate", "job").order_by("position", "id") if line.amount_cents > 0]
+    # Covered lines are at zero: nothing to credit. Discounts and not-to-exceed adjustments are negative and
+    # are credited with negative amounts, so crediting everything credits exactly the invoice's total.
+    lines = [line for line in invoice.lines.select_related("tax_rate", "job").order_by("position", "id") if line.amount_cents != 0]
     done = queries.credited_so_far(invoice)
     left = {line.pk: line.amount_cents - done.get(line.pk, 0) for line in lines}
     form = CreditNoteForm(_posted(request), lines=lines, left=left, initial={"version": invoice.version})
