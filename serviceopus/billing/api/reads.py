@@ -5,19 +5,17 @@ jobs waiting to be invoiced."""
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
-from serviceopus.field.models import TimeEntry
-from serviceopus.jobs.models import Job, LineItem
+from serviceopus.jobs.models import Job
 from serviceopus.jobs.queries import jobs_visible_to
-from serviceopus.jobs.status import JobStatus
 
-from ..models import BillingSettings, Invoice, InvoiceLine, Payment
-from ..pricing import BILLING_RULES
-from ..status import ISSUED_STATES, OPEN_FOR_PAYMENT, InvoiceStatus
+from ..models import Invoice, InvoiceLine, Payment
+from ..queries import ready_queue
+from ..status import OPEN_FOR_PAYMENT
 
 
 def _jobs_prefetch() -> Prefetch:
@@ -91,23 +89,5 @@ def filtered_payments(*, invoice_id: int | None, customer_id: int | None, date_f
 
 
 def ready_to_invoice(user: User) -> QuerySet[Job]:
-    """Jobs at work complete with billable work not yet on an issued invoice: a job line, or approved
-    time where the billing type bills time (travel only when travel is billed). Work on a draft still
-    counts — the draft is not issued — and `draft_invoice_id` points at it. Exists subqueries, not the
-    pricing preview per row, so a page costs the same whatever the queue's length."""
-    settings = BillingSettings.current()
-    billed = InvoiceLine.objects.filter(live=True, invoice__status__in=ISSUED_STATES)
-    open_line = LineItem.objects.filter(job_id=OuterRef("pk")).filter(~Exists(billed.filter(line_item_id=OuterRef("pk"))))
-    kinds = [TimeEntry.Kind.WORK] + ([TimeEntry.Kind.TRAVEL] if settings.bill_travel else [])
-    open_time = TimeEntry.objects.filter(job_id=OuterRef("pk"), review=TimeEntry.Review.APPROVED, end__isnull=False, kind__in=kinds).filter(
-        ~Exists(billed.filter(time_entry_id=OuterRef("pk")))
-    )
-    bills_time = [billing_type for billing_type, rule in BILLING_RULES.items() if rule.bill_time]
-    draft = Invoice.objects.filter(status=InvoiceStatus.DRAFT, jobs=OuterRef("pk"))
-    return (
-        jobs_visible_to(user)
-        .filter(status=JobStatus.WORK_COMPLETE)
-        .filter(Q(Exists(open_line)) | (Q(billing_type__in=bills_time) & Q(Exists(open_time))))
-        .select_related("customer", "job_type")
-        .annotate(draft_invoice_id=Subquery(draft.order_by("pk").values("pk")[:1]))
-    )
+    """The ready-to-invoice queue of the office's page (queries.ready_queue), as far as this user sees jobs."""
+    return ready_queue().filter(pk__in=jobs_visible_to(user).values("pk"))

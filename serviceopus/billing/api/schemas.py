@@ -352,7 +352,7 @@ def preview_out(preview: Preview) -> dict[str, Any]:
 
 
 def ready_job_out(job: Job) -> dict[str, Any]:
-    """Reads customer and job_type (selected) and the draft_invoice_id annotation."""
+    """Reads customer and job_type (selected) and the draft_id annotation (queries.ready_queue)."""
     return {
         "id": job.pk,
         "number": job.number,
@@ -360,7 +360,7 @@ def ready_job_out(job: Job) -> dict[str, Any]:
         "job_type": {"id": job.job_type.pk, "name": job.job_type.name},
         "billing_type": job.billing_type,
         "completed_at": job.completed_at,
-        "draft_invoice_id": job.draft_invoice_id,  # type: ignore[attr-defined]
+        "draft_invoice_id": job.draft_id,  # type: ignore[attr-defined]
     }
 
 

@@ -239,7 +239,13 @@ def test_credit_note_refusals_change_nothing(office, issued, complete_job):
     response = client.post(f"/invoices/{issued.pk}/credit-notes", {**good, "lines": []})
     assert (response.status_code, field_paths(response)) == (422, {"body.lines"})
     response = client.post(f"/invoices/{issued.pk}/credit-notes", {**good, "lines": [{"line_id": service.pk, "amount_cents": 0}]})
-    assert (response.status_code, field_paths(response)) == (422, {"body.lines.0.amount_cents"})
+    assert (response.status_code, field_paths(response)) == (422, {"body.lines"})
+    # Negative amounts are for discount lines only.
+    response = client.post(f"/invoices/{issued.pk}/credit-notes", {**good, "lines": [{"line_id": service.pk, "amount_cents": -100}]})
+    assert (response.status_code, error_of(response)["fields"]) == (
+        422,
+        [{"path": "body.lines", "message": "“Diagnostic visit” is credited with an amount above zero."}],
+    )
     response = client.post(f"/invoices/{issued.pk}/credit-notes", {**good, "reason": ""})
     assert (response.status_code, field_paths(response)) == (422, {"body.reason"})
     other_line = draft.lines.first()
