@@ -61,15 +61,7 @@ def payment_record(request: HttpRequest, invoice_id: int) -> HttpResponse:
             data = form.cleaned_data
             payment, status = run(
                 form,
-                lambda: actions.payment_record(
-                    actor=request.user,
-                    invoice_id=invoice.pk,
-                    amount_cents=data["amount"],
-                    method=data["method"],
-                    received_on=data["received_on"],
-                    reference=data["reference"],
-                    note=data["note"],
-                ),
+                lambda: actions.payment_record(actor=request.user, invoice_id=invoice.pk, **_money(data)),
             )
             if payment is not None:
                 _paid_message(request, payment)
@@ -85,6 +77,17 @@ def payment_record(request: HttpRequest, invoice_id: int) -> HttpResponse:
         cancel_url=detail_url(invoice.pk),
         crumbs=crumbs(invoice),
     )
+
+
+def _money(data: dict) -> dict:
+    """The payment and refund forms' cleaned data as the actions take it."""
+    return {
+        "amount_cents": data["amount"],
+        "method": data["method"],
+        "received_on": data["received_on"],
+        "reference": data["reference"],
+        "note": data["note"],
+    }
 
 
 def _paid_message(request: HttpRequest, payment: Payment) -> None:
@@ -116,15 +119,7 @@ def refund_record(request: HttpRequest, invoice_id: int) -> HttpResponse:
             data = form.cleaned_data
             refund, status = run(
                 form,
-                lambda: actions.refund_record(
-                    actor=request.user,
-                    invoice_id=invoice.pk,
-                    amount_cents=data["amount"],
-                    method=data["method"],
-                    received_on=data["received_on"],
-                    reference=data["reference"],
-                    note=data["note"],
-                ),
+                lambda: actions.refund_record(actor=request.user, invoice_id=invoice.pk, **_money(data)),
             )
             if refund is not None:
                 invoice.refresh_from_db()
