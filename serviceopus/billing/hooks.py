@@ -37,8 +37,9 @@ def billing_guard(job: Job, to: str) -> list[Blocker]:
         blockers.append(Blocker("not_invoiced", "Issue an invoice for this job first.", tab="invoices"))
     if to == JobStatus.INVOICED or job.status == JobStatus.WORK_COMPLETE:
         items, amount = _uninvoiced(job)
-        # Covered work left over (agreement, warranty) owes nothing: it does not hold a close.
-        if items and (to == JobStatus.INVOICED or amount > 0):
+        # Covered work left over (agreement, warranty) owes nothing: it holds neither "invoiced" nor a close
+        # (a warranty job's time approved after its no-charge invoice would otherwise strand it).
+        if items and amount > 0:
             blockers.append(
                 Blocker(
                     "uninvoiced_work",

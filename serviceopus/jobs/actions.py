@@ -329,7 +329,8 @@ def job_transition(*, actor: User, job_id: int, to: str, hold_reason: str = "", 
         values: dict[str, Any] = {"status": to, "version": F("version") + 1, "updated_at": now}
         values["hold_reason"] = hold_reason if to == JobStatus.ON_HOLD else ""
         values["hold_note"] = note if to == JobStatus.ON_HOLD else ""
-        if to == JobStatus.WORK_COMPLETE:
+        if to == JobStatus.WORK_COMPLETE and current != JobStatus.INVOICED:
+            # Back from invoiced (its invoice voided) the work is no more complete than it was: keep the date.
             values["completed_at"] = now
         elif to in (JobStatus.IN_PROGRESS, JobStatus.SCHEDULED, JobStatus.NEW):
             values["completed_at"] = None

@@ -10,11 +10,13 @@ PASSWORD = "pass-123-word"
 
 # persona fixture → (landing path, page heading, the main navigation's entries in order)
 OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Customers", "Purchasing", "Stock"]
+# Invoices, for those who may see billing (not the dispatcher), after Customers.
+BILLING_NAV = [*OFFICE_NAV[:6], "Invoices", *OFFICE_NAV[6:]]
 ROLES = {
-    "owner": ("/", "Today at a glance", [*OFFICE_NAV, "Settings"]),
-    "manager": ("/", "Today at a glance", OFFICE_NAV),
+    "owner": ("/", "Today at a glance", [*BILLING_NAV, "Settings"]),
+    "manager": ("/", "Today at a glance", BILLING_NAV),
     "dispatcher": ("/", "Today at a glance", OFFICE_NAV),
-    "office": ("/", "Today at a glance", OFFICE_NAV),
+    "office": ("/", "Today at a glance", BILLING_NAV),
     "tech_a": ("/field/", "My day", ["My day", "Dashboard", "Jobs", "Schedule"]),
 }
 

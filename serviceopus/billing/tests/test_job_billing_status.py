@@ -2,6 +2,7 @@
 work complete on void, closed when paid (unless something else holds it), the billing trigger, the
 guard on a job line that is on an invoice, and the estimate."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,7 @@ from serviceopus.jobs.models import BillingTrigger, BillingType, JobEvent, LineI
 from serviceopus.jobs.status import JobStatus
 from tests.factories import JobFactory, JobTypeFactory, LineItemFactory
 
+from .conftest import approved_time
 from .test_invoices import fresh, issue
 from .test_payments import pay
 
@@ -54,12 +56,16 @@ def test_issue_invoices_the_job_only_when_all_its_work_is_invoiced(office, compl
 
 def test_void_takes_the_job_back_to_work_complete(office, complete_job):  # type: ignore[no-untyped-def]
     job = complete_job(BillingType.TIME_AND_MATERIALS)
+    completed = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    type(job).objects.filter(pk=job.pk).update(completed_at=completed)
     invoice = issue(office, invoice_create(actor=office, job_ids=[job.pk]))
     assert status(job) == JobStatus.INVOICED
     invoice_void(actor=office, invoice_id=invoice.pk, version=invoice.version, reason="Wrong rate")
     assert status(job) == JobStatus.WORK_COMPLETE
     move = JobEvent.objects.filter(job=job, kind=JobEvent.Kind.STATUS).latest("pk")
     assert (move.old_value, move.new_value, move.message) == (JobStatus.INVOICED, JobStatus.WORK_COMPLETE, "Invoice INV-000001 voided")
+    job.refresh_from_db()
+    assert job.completed_at == completed  # the work was done when it was done, not when the invoice was voided
 
 
 def test_paid_in_full_closes_the_job(office, complete_job):  # type: ignore[no-untyped-def]
@@ -123,7 +129,7 @@ def test_covered_work_left_uninvoiced_does_not_hold_a_close(manager, complete_jo
 
 
 def test_invoiced_by_hand_needs_an_issued_invoice_and_nothing_left(office, manager, complete_job, billing_rows):  # type: ignore[no-untyped-def]
-    job = complete_job(BillingType.WARRANTY)
+    job = complete_job(BillingType.TIME_AND_MATERIALS)
     before = billing_rows()
     with pytest.raises(TransitionRefused) as refused:
         job_transition(actor=manager, job_id=job.pk, to=JobStatus.INVOICED)
@@ -137,6 +143,17 @@ def test_invoiced_by_hand_needs_an_issued_invoice_and_nothing_left(office, manag
         job_transition(actor=manager, job_id=job.pk, to=JobStatus.INVOICED)
     assert blockers(refused) == [("not_invoiced", "Issue an invoice for this job first."), ("draft_invoice", "Issue or delete the draft invoice first.")]
     assert refused.value.details["blockers"][1]["items"] == [f"Draft #{draft.pk}"]
+
+
+def test_covered_work_approved_after_a_no_charge_invoice_does_not_strand_the_job(office, manager, tech_a, complete_job):  # type: ignore[no-untyped-def]
+    job = complete_job(BillingType.WARRANTY)
+    draft = invoice_create(actor=office, job_ids=[job.pk])
+    late = approved_time(job, tech_a, 30)  # approved after the draft was made: on no invoice
+    issue(office, draft)
+    job.refresh_from_db()
+    # The zero invoice is paid as it is issued; the covered half hour left over owes nothing.
+    assert job.status == JobStatus.CLOSED
+    assert not late.invoice_lines.exists()
 
 
 def test_a_draft_holds_a_close(office, manager, complete_job):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from serviceopus.billing.status import InvoiceStatus
 from serviceopus.closeout import signing
 from serviceopus.closeout.actions.waivers import blocker_unwaive, blocker_waive, materials_confirm_none, materials_confirm_undo
 from serviceopus.closeout.blockers import closeout_state, completion_blockers, job_requirements
@@ -37,6 +38,7 @@ from serviceopus.field.models import TimeEntry
 from serviceopus.jobs.actions import TransitionRefused, job_transition
 from serviceopus.jobs.models import Job, JobEvent, LineItem
 from serviceopus.jobs.status import JobStatus
+from tests.billing_support import invoice_and_pay
 from tests.dispatch_support import at, snapshot
 from tests.factories import JobFactory, JobTypeFactory, LineItemFactory
 
@@ -525,7 +527,10 @@ def test_a_waived_incident_requirement_still_keeps_the_job_open(office, manager)
     Incident.objects.create(job=job, kind="complaint", description="Mud on the carpet", reported_by=office)
     blocker_waive(actor=manager, job_id=job.pk, code="no_open_incident", reason="Complaint handled by the owner")
     completes(office, job)
-    job_transition(actor=office, job_id=job.pk, to=JobStatus.INVOICED)
+    invoice = invoice_and_pay(job, office)
+    # Paid in full, yet the open incident keeps the job from closing, on its own and when asked.
+    assert (invoice.status, Job.objects.get(pk=job.pk).status) == (InvoiceStatus.PAID, JobStatus.INVOICED)
+    assert JobEvent.objects.filter(job=job, message__startswith="Paid in full, but not closed").exists()
     with pytest.raises(TransitionRefused) as refused:
         job_transition(actor=office, job_id=job.pk, to=JobStatus.CLOSED)
     assert [b["code"] for b in refused.value.details["blockers"]] == ["open_incident"]

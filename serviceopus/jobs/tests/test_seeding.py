@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from serviceopus.accounts.models import User
 from serviceopus.accounts.roles import Role
+from serviceopus.billing.models import AccountingEntry, Invoice, Payment
+from serviceopus.billing.pricing import preview
+from serviceopus.billing.status import ISSUED_STATES, OPEN_FOR_PAYMENT, InvoiceStatus
 from serviceopus.core.models import Sequence
 from serviceopus.crew.models import Technician, TimeOff, WeeklyShift
 from serviceopus.customers.models import Customer
@@ -25,7 +28,7 @@ from serviceopus.dispatch.status import ACTIVE, VisitStatus
 from serviceopus.field.models import TimeEntry
 from serviceopus.jobs import search
 from serviceopus.jobs.actions import job_create
-from serviceopus.jobs.models import Job, JobEvent, JobTechnician, JobType, LineItem
+from serviceopus.jobs.models import BillingType, Job, JobEvent, JobTechnician, JobType, LineItem
 from serviceopus.jobs.seeding import DEMO_PASSWORD, scale_surname
 from serviceopus.jobs.status import JobStatus
 
@@ -76,6 +79,43 @@ def assert_field_history(visit: Visit) -> None:
     entries = Counter((e.technician_id, e.kind) for e in visit.time_entries.all())
     assert entries == Counter({(t, k): 1 for t in crew for k in ("travel", "work")})
     assert all(e.end is not None and e.end >= e.start for e in visit.time_entries.all())
+
+
+def assert_demo_billing(now: datetime) -> None:
+    """Finished work was billed through the actions: the statuses are what the invoices say."""
+    invoices = Invoice.objects.filter(kind=Invoice.Kind.INVOICE)
+    assert set(invoices.values_list("status", flat=True)) == set(InvoiceStatus.values)
+    numbers = sorted(invoices.exclude(status=InvoiceStatus.DRAFT).values_list("number", flat=True))
+    assert numbers == [f"INV-{n:06d}" for n in range(1, len(numbers) + 1)], "gapless"
+    issued = list(invoices.exclude(status=InvoiceStatus.DRAFT).order_by("number").values_list("issue_date", flat=True))
+    assert issued == sorted(issued), "numbered in the order they were issued"
+    assert list(Invoice.objects.filter(kind=Invoice.Kind.CREDIT_NOTE).values_list("number", flat=True)) == ["CN-000001"]
+    assert Invoice.objects.filter(status__in=OPEN_FOR_PAYMENT, due_date__lt=now.date()).exists(), "some are overdue"
+    methods = Counter(Payment.objects.filter(kind=Payment.Kind.PAYMENT).values_list("method", flat=True))
+    assert set(methods) == set(Payment.Method.values)
+    assert Payment.objects.filter(kind=Payment.Kind.REFUND).count() == 1
+    assert not Payment.objects.filter(received_on__gt=now.date()).exists()
+    for model in (Invoice, Payment, AccountingEntry):
+        assert not model.objects.filter(created_at__gt=now).exists(), model.__name__
+    seqs = list(AccountingEntry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+    done = Job.objects.filter(status__in=[JobStatus.INVOICED, JobStatus.CLOSED]).prefetch_related("invoices")
+    assert done.count() > 150
+    for job in done:
+        billed = [i for i in job.invoices.all() if i.kind == Invoice.Kind.INVOICE and i.status in ISSUED_STATES]
+        assert billed, f"{job.number} is {job.status} without an issued invoice"
+        assert not any(i.status == InvoiceStatus.DRAFT for i in job.invoices.all())
+        if job.status == JobStatus.CLOSED:
+            assert all(i.status == InvoiceStatus.PAID and i.balance_cents <= 0 for i in billed), job.number
+        else:
+            assert sum(i.balance_cents for i in billed) > 0, f"{job.number} is invoiced and owes nothing"
+    assert not any(billing.lines for billing in preview(list(done)).jobs), "all their work is on an invoice"
+    assert Job.objects.filter(status=JobStatus.CLOSED, invoices__total_cents=0, billing_type=BillingType.WARRANTY).exists()
+    assert Job.objects.filter(status=JobStatus.WORK_COMPLETE, invoices__status=InvoiceStatus.DRAFT).exists(), "the billing trigger's drafts"
+    assert Job.objects.filter(status=JobStatus.WORK_COMPLETE, invoices__isnull=True).exists(), "the ready-to-invoice queue"
+    voided = Invoice.objects.get(status=InvoiceStatus.VOID)
+    assert set(voided.jobs.values_list("status", flat=True)) <= {JobStatus.INVOICED, JobStatus.CLOSED}, "re-invoiced"
 
 
 def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exist():
@@ -143,6 +183,8 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
     assert not Visit.objects.filter(
         status=VisitStatus.SCHEDULED, crew__technician__time_off__start__lt=F("scheduled_start"), crew__technician__time_off__end__gt=F("scheduled_start")
     ).exists()
+
+    assert_demo_billing(now)
 
     before = snapshot()
     again = run("seed_demo", "--if-empty")

@@ -3,10 +3,13 @@
 Jobs are made with the real actions (job_create, job_transition, line_item_add, note_add), so the demo
 exercises the same rules and timeline as the product; only the timestamps are rewritten afterwards,
 because the actions stamp "now" and a demo needs a past and a future. Then the visits: today's schedule
-as it stands right now, the weeks ahead and the history of finished work (dispatch.demo_schedule).
+as it stands right now, the weeks ahead and the history of finished work (dispatch.demo_schedule). Last
+the billing: finished work is invoiced and paid through the billing actions (billing.seeding), which is
+what moves a job to invoiced or closed.
 """
 
 import time as clock
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from random import Random
@@ -17,6 +20,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
+from serviceopus.billing.models import Estimate
+from serviceopus.billing.seeding import BilledJob, bill_demo_jobs, date_trigger_drafts, ensure_billing
 from serviceopus.closeout.seeding import ensure_closeout
 from serviceopus.customers.models import Asset, Contact, Customer, Location
 from serviceopus.dispatch.demo_schedule import Calendar, DemoSchedule, Planned, add_time_off
@@ -78,6 +83,8 @@ class Stamps:
     items: list[LineItem] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    scheduled: dict[int, datetime] = field(default_factory=dict)  # when each job was first scheduled
+    billed: list[BilledJob] = field(default_factory=list)
 
 
 class Command(BaseCommand):
@@ -94,7 +101,7 @@ class Command(BaseCommand):
             started = clock.monotonic()
             with transaction.atomic():
                 counts = DemoBuilder(Random(seed), ensure_company()).build()
-            summary = ", ".join(f"{n} {JobStatus(s).label.lower()}" for s, n in counts.items())
+            summary = ", ".join(f"{n} {JobStatus(s).label.lower()}" for s, n in counts.items() if n)
             self.stdout.write(f"Demo data loaded in {clock.monotonic() - started:.1f} s: {sum(counts.values())} jobs ({summary}).")
         self.stdout.write("\nSign in at http://127.0.0.1:8000 with:\n" + accounts_table())
 
@@ -115,6 +122,7 @@ class DemoBuilder:
         self.late_today = 0
 
     def build(self) -> dict[str, int]:
+        ensure_billing()
         add_time_off({t.user.username: t for t in self.company.technicians}, self.today, self.calendar)
         sites = self.customers()
         statuses = [status for status, n in STATUS_MIX.items() for _ in range(n)]
@@ -127,10 +135,14 @@ class DemoBuilder:
         schedule.build(self.plans)
         # Jobs whose visits went through the actions are in step already.
         schedule.sync(sorted({j.pk for j in stamps.jobs} - schedule.synced))
+        # Billed once the visits' time entries exist: the office invoices the approved time with the lines.
+        bill_demo_jobs(self.rng, stamps.billed, office=self.office, now=self.now)
         # Closeout rules last: the past work above was completed before they existed.
         ensure_closeout(self.rng, office=self.office, now=self.now)
         ensure_inventory(self.rng, office=self.office, now=self.now)
-        return {s: statuses.count(s) for s in STATUS_MIX}
+        # Covered work (warranty, a plan visit) closes as its zero invoice is issued: count what happened.
+        actual = Counter(Job.objects.values_list("status", flat=True))
+        return {s: actual[s] for s in STATUS_MIX}
 
     # ---- customers, sites, contacts, assets -------------------------------------------------------
 
@@ -202,7 +214,8 @@ class DemoBuilder:
             case JobStatus.CLOSED:
                 return self.visit_at(rng.randint(-14, -3))
             case JobStatus.INVOICED:
-                return self.visit_at(rng.randint(-9, -1))
+                # A few were done over a month ago and are still not paid: overdue on 30-day terms.
+                return self.visit_at(rng.randint(-50, -36) if rng.random() < 0.15 else rng.randint(-9, -1))
             case JobStatus.WORK_COMPLETE:
                 # Done today only if that visit is over by now (the morning's work, seen in the afternoon).
                 at = self.visit_at(0 if rng.random() < 0.5 else rng.randint(-3, -1), rng.choice((7, 8, 9, 10)))
@@ -280,13 +293,17 @@ class DemoBuilder:
 
         source, reference = self.source(spec)
         lines = gen.lines(spec)
+        if billing in (BillingType.TIME_AND_MATERIALS, BillingType.NOT_TO_EXCEED):
+            # Their labour is billed from the crew's approved time: a labour line as well would bill it twice.
+            lines = [(t, q) for t, q in lines if t.kind != LineItem.Kind.LABOUR]
         if billing == BillingType.WARRANTY:
             lines = [(LineTemplate(t.kind, t.description + " (warranty)", 0, t.unit_cost_cents, t.quantities, t.taxable), q) for t, q in lines]
         assets = [a for a in site.assets if a.name in spec.assets][:1]
 
-        # Plan and warranty work is not invoiced: it closes straight from work complete.
-        invoiced = billing not in (BillingType.AGREEMENT, BillingType.WARRANTY)
-        steps = self.plan_steps(status, spec, visit, lines, hold_reason, source=source, invoiced=invoiced)
+        steps = self.plan_steps(status, spec, visit, lines, hold_reason, source=source)
+        # Invoiced and closed are where billing takes the job (billing.seeding), not steps of its own.
+        billing_steps = {s.kind: s.at for s in steps if s.kind in (JobStatus.INVOICED, JobStatus.CLOSED)}
+        steps = [s for s in steps if s.kind not in billing_steps]
         create = steps[0]
         job = actions.job_create(
             actor=self.dispatcher if rng.random() < 0.6 else self.office,
@@ -304,6 +321,9 @@ class DemoBuilder:
             tags=sorted(tags),
             next_visit_at=visit,
         )
+        # Each step's timeline events get its time: a line or a note writes one, a move one or more (the
+        # billing trigger's draft invoice on completion writes its own).
+        times = [create.at]
         for step in steps[1:]:
             if step.kind == "item":
                 template, quantity = step.payload  # type: ignore[misc]
@@ -324,15 +344,32 @@ class DemoBuilder:
                 stamps.notes.append(actions.note_add(actor=author, job_id=job.pk, body=str(step.payload)))
             else:
                 field_work = step.kind in (JobStatus.IN_PROGRESS, JobStatus.WORK_COMPLETE) or (step.kind == JobStatus.ON_HOLD and hold_reason == "parts")
-                by_office = step.kind in (JobStatus.INVOICED, JobStatus.CLOSED, JobStatus.CANCELLED)
-                actor: User = actor_tech if field_work else self.office if by_office else self.dispatcher
+                actor: User = actor_tech if field_work else self.office if step.kind == JobStatus.CANCELLED else self.dispatcher
                 reason = hold_reason if step.kind == JobStatus.ON_HOLD else ""
                 actions.job_transition(actor=actor, job_id=job.pk, to=step.kind, hold_reason=reason, note=str(step.payload or ""))
             self._stamp(stamps, step)
-        stamps.events[job.pk] = [s.at for s in steps]
+            if step.kind in ("item", "note"):
+                times.append(step.at)
+            else:
+                times += [step.at] * (JobEvent.objects.filter(job=job).count() - len(times))
+        stamps.events[job.pk] = times
+        done = {s.kind: s.at for s in steps}
+        if JobStatus.SCHEDULED in done:
+            stamps.scheduled[job.pk] = done[JobStatus.SCHEDULED]
+        if billing_steps:
+            stamps.billed.append(
+                BilledJob(
+                    job_id=job.pk,
+                    status=status,
+                    billing_type=billing,
+                    after=steps[-1].at,
+                    invoiced_at=billing_steps[JobStatus.INVOICED],
+                    closed_at=billing_steps.get(JobStatus.CLOSED),
+                    commercial=commercial,
+                )
+            )
         if booked:
             assert visit is not None
-            done = {s.kind: s.at for s in steps}
             local_day = timezone.localtime(visit).date()
             visit_crew = crew
             if status == JobStatus.SCHEDULED and local_day == self.today and self.unassigned_today < 3 and rng.random() < 0.3:
@@ -356,7 +393,6 @@ class DemoBuilder:
 
         job.created_at = create.at
         job.updated_at = steps[-1].at
-        done = {s.kind: s.at for s in steps}
         job.completed_at = done.get(JobStatus.WORK_COMPLETE) if status in (JobStatus.WORK_COMPLETE, JobStatus.INVOICED, JobStatus.CLOSED) else None
         if status == JobStatus.IN_PROGRESS:
             job.next_visit_at = done[JobStatus.IN_PROGRESS]
@@ -406,7 +442,6 @@ class DemoBuilder:
         hold_reason: str,
         *,
         source: str,
-        invoiced: bool,
     ) -> list[Step]:
         """The actions that bring a new job to `status`, with believable times: created before the visit,
         work at the visit, billing after it; then squeezed so that every time is in the past and in order."""
@@ -436,8 +471,6 @@ class DemoBuilder:
             JobStatus.ON_HOLD: [JobStatus.SCHEDULED, JobStatus.IN_PROGRESS, JobStatus.ON_HOLD] if hold_reason == "parts" else [JobStatus.ON_HOLD],
             JobStatus.CANCELLED: ([JobStatus.SCHEDULED] if visit else []) + [JobStatus.CANCELLED],
         }[JobStatus(status)]
-        if not invoiced and status == JobStatus.CLOSED:
-            path = [s for s in path if s != JobStatus.INVOICED]
         for target in path:
             payload = None
             if target == JobStatus.SCHEDULED:
@@ -462,8 +495,10 @@ class DemoBuilder:
             if target == JobStatus.IN_PROGRESS and not quoted:
                 steps += items(at)
                 at = steps[-1].at
+        # Notes come before the billing: its events are written after every job's own.
+        billed = sum(1 for s in steps if s.kind in (JobStatus.INVOICED, JobStatus.CLOSED))
         for _ in range(rng.choice((0, 0, 1, 1, 2))):
-            i = rng.randrange(1, len(steps) + 1)
+            i = rng.randrange(1, len(steps) - billed + 1)
             steps.insert(i, Step("note", steps[i - 1].at + minute * rng.randint(2, 90), rng.choice(NOTES)))
         # Everything happened before now, strictly in order (the last step may be a minute ago).
         limit = self.now - minute
@@ -480,13 +515,17 @@ class DemoBuilder:
             by_job.setdefault(job_id, []).append(event_id)
         events: list[tuple[int, datetime]] = []
         for job_id, times in stamps.events.items():
-            assert len(by_job[job_id]) == len(times), "every step writes exactly one event"
+            assert len(by_job[job_id]) == len(times), "every event has its step's time"
             events += zip(by_job[job_id], times, strict=True)
         _set_times(JobEvent, "created_at", events)
         _set_times(LineItem, "created_at", [(i.pk, i.created_at) for i in stamps.items])
         _set_times(Note, "created_at", [(n.pk, n.created_at) for n in stamps.notes])
         for name in ("created_at", "updated_at", "completed_at", "next_visit_at"):
             _set_times(Job, name, [(j.pk, getattr(j, name)) for j in stamps.jobs])
+        # The estimate was taken as each job was first scheduled.
+        estimates = Estimate.objects.filter(job_id__in=list(stamps.scheduled)).values_list("pk", "job_id")
+        _set_times(Estimate, "captured_at", [(pk, stamps.scheduled[job_id]) for pk, job_id in estimates])
+        date_trigger_drafts({j.pk: j.completed_at for j in stamps.jobs if j.completed_at is not None})
 
 
 def _set_times(model: type[Model], name: str, values: list[tuple[int, datetime | None]]) -> None:
