@@ -11,7 +11,7 @@ transaction, so the fixture disconnects those two signal receivers for the test'
 """
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance
 
 from serviceopus.accounts.actions import api_token_create
+from serviceopus.billing.actions import invoice_create, invoice_issue, payment_record
+from serviceopus.billing.models import InvoiceLine
 from serviceopus.dispatch.models import Visit
 from serviceopus.dispatch.status import VisitStatus
 from serviceopus.field.models import TimeEntry
@@ -61,6 +63,8 @@ PARAM_TABLE = {
     "asset_id": "asset",
     "asset_ids": "asset",
     "job_id": "job",
+    "job_ids": "job",
+    "invoice_id": "invoice",
     "line_item_id": "line_item",
     "technician_id": "technician",
     "lead_id": "technician",
@@ -84,10 +88,14 @@ PARAM_TABLE = {
 # Under these paths `location_id` is a stock location (a warehouse or truck), not a customer's address.
 INVENTORY_PATHS = ("/inventory", "/purchase-orders", "/materials")
 INVENTORY_TABLE = {**PARAM_TABLE, "location_id": "stock_location"}
+# Under /invoices `line_id` is an invoice line, not a purchase order's.
+BILLING_TABLE = {**PARAM_TABLE, "line_id": "invoice_line"}
 
 
 def _table(context: Any) -> dict[str, str]:
     path = getattr(getattr(context, "operation", None), "path", "") or ""
+    if path.startswith("/invoices"):
+        return BILLING_TABLE
     return INVENTORY_TABLE if any(part in path for part in INVENTORY_PATHS) else PARAM_TABLE
 
 
@@ -166,13 +174,23 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         ),
     ]
     po_order(actor=owner, po_id=orders[1].pk)
+    # Billing: three finished jobs of the customer, one on a draft invoice, one on an issued invoice and
+    # one on a partly paid one; a fourth finished job with nothing invoiced yet.
+    done = [JobFactory(location=location, job_type=job_type, status=JobStatus.WORK_COMPLETE, technicians=[tech_a]) for _ in range(4)]
+    for job in done:
+        LineItemFactory(job=job, unit_price_cents=12500)
+        LineItemFactory(job=job, kind="fee", description="Trip fee", unit_price_cents=3500)
+    invoices = [invoice_create(actor=owner, job_ids=[job.pk]) for job in done[:3]]
+    for draft in invoices[1:]:
+        invoice_issue(actor=owner, invoice_id=draft.pk, version=draft.version)
+    payment_record(actor=owner, invoice_id=invoices[2].pk, amount_cents=5000, method="check", received_on=date.today())
     SEEDED.clear()
     SEEDED.update(
         customer=[location.customer_id],
         location=[location.pk],
         contact=[contact.pk],
         asset=[asset.pk],
-        job=[j.pk for j in jobs],
+        job=[j.pk for j in jobs + done],
         line_item=[line.pk],
         technician=[tech_a.pk, tech_b.pk],
         visit=[v.pk for v in visits],
@@ -186,6 +204,8 @@ def fuzz_token(owner):  # type: ignore[no-untyped-def]
         reservation=[r.pk for r in reservations],
         purchase_order=[o.pk for o in orders],
         po_line=list(PurchaseOrderLine.objects.filter(purchase_order__in=orders).order_by("pk").values_list("pk", flat=True)),
+        invoice=[i.pk for i in invoices],
+        invoice_line=list(InvoiceLine.objects.filter(invoice__in=invoices).order_by("pk").values_list("pk", flat=True)),
     )
     _, raw = api_token_create(actor=owner, name="fuzz")
     # Keep the test's transaction on its connection (see the module docstring).
