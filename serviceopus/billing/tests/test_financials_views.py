@@ -181,10 +181,11 @@ def test_rebaseline_with_htmx_answers_with_the_tab(complete_job, owner, office, 
     LineItemFactory(job=job, kind=LineItem.Kind.SERVICE, description="Extra coil clean", quantity=Decimal("1"), unit_price_cents=4000)
     response = client.post(reverse("finance:estimate_capture", args=[job.pk]), HTTP_HX_TARGET="tab-area", **HTMX)
     assert response.status_code == 200
-    assert Estimate.objects.get(job=job).revenue_cents == 21300
+    # The lines (173.00 + the new 40.00) and the estimated hour at the labour rate (120.00).
+    assert Estimate.objects.get(job=job).revenue_cents == 21300 + 12000
     assert response.context["tab"] == "financials"
-    assert response.context["fin"].estimate.revenue_cents == 21300
-    assert [str(m) for m in response.context["messages"]] == ["Estimate set from the current lines: revenue $213.00, cost $55.00."]
+    assert response.context["fin"].estimate.revenue_cents == 21300 + 12000
+    assert [str(m) for m in response.context["messages"]] == ["Estimate set from the current lines: revenue $333.00, cost $55.00."]
     html = response.content.decode()
     assert 'id="tab-area"' in html
     assert "<html" not in html
@@ -195,7 +196,7 @@ def test_htmx_answer_shows_the_message_in_the_tab(complete_job, office, client_a
     response = client_as(office).post(reverse("finance:estimate_capture", args=[job.pk]), HTTP_HX_TARGET="tab-area", **HTMX)
     html = response.content.decode()
     assert 'id="financials-tab"' in html
-    assert "Estimate set from the current lines: revenue $173.00, cost $55.00." in html
+    assert "Estimate set from the current lines: revenue $293.00, cost $55.00." in html
 
 
 @pytest.mark.parametrize("persona", ["dispatcher", "tech"])
