@@ -223,6 +223,9 @@ def child(requests: int, warmup: int, bench_day: str) -> None:
     # A technician sees only their own jobs: the pages they open take another path through the queries.
     tech_client = Client(raise_request_exception=False)
     tech_client.force_login(User.objects.get(username="tech1"))
+    # Billing pages are the office's (a dispatcher gets 403 there).
+    office_client = Client(raise_request_exception=False)
+    office_client.force_login(User.objects.filter(role="office").order_by("pk").first())
     bounds = Job.objects.aggregate(lo=Min("id"), hi=Max("id"))
     mid = Job.objects.filter(pk__gte=(bounds["lo"] + bounds["hi"]) // 2).order_by("pk").values_list("pk", flat=True).first()
     # Search for a customer near the middle with a typical number of jobs, so that the result is about
@@ -275,11 +278,13 @@ def child(requests: int, warmup: int, bench_day: str) -> None:
         ("dispatch board (200 techs × 1,500 visits)", url("dispatch:board", "/dispatch/", day_query)),
         ("technician's day", "day:" + url("field:my_day", "/field/", day_query)),
         ("API: technician's day", "day:/api/v1/me/day" + day_query),
+        ("billing: ready to invoice", "office:" + url("billing:ready", "/billing/ready/")),
+        ("billing: invoices list", "office:" + url("billing:invoices", "/invoices/")),
     ]
 
     def timed(url: str) -> dict[str, Any]:
-        client_ = tech_client if url.startswith("tech:") else day_client if url.startswith("day:") else client
-        url = url.removeprefix("tech:").removeprefix("day:")
+        client_ = {"tech:": tech_client, "day:": day_client, "office:": office_client}.get(url[: url.find(":") + 1], client)
+        url = url.removeprefix("tech:").removeprefix("day:").removeprefix("office:")
         if "day=" not in url and ("/dispatch/" in url or "/field/" in url or "/me/day" in url):
             return {"error": "no bench day recorded: build with --rebuild"}
         try:
