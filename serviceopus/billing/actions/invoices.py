@@ -271,7 +271,15 @@ def invoice_update(*, actor: User, invoice_id: int, version: int, memo: str, ter
         raise InvalidInput("Please correct the highlighted fields.", {"terms_days": "Payment terms of 0 to 365 days."})
     with transaction.atomic():
         invoice = _draft(actor, invoice_id, version)
+        changes = []
+        if memo != invoice.memo:
+            changes.append("memo changed")
+        if terms_days != invoice.terms_days:
+            changes.append(f"terms net {invoice.terms_days} → net {terms_days} days")
         save_invoice(invoice, memo=memo, terms_days=terms_days)
+        if changes:  # the invoice's history is its jobs' billing events
+            for job_id in invoice.jobs.values_list("pk", flat=True):
+                job_event(job_id, actor, f"Draft invoice #{invoice.pk}: " + ", ".join(changes), invoice=invoice.pk)
     return invoice
 
 

@@ -331,6 +331,11 @@ def test_memo_and_terms(office, complete_job, billing_rows):  # type: ignore[no-
     assert (invoice.memo, invoice.terms_days) == ("PO 4471", 30)
     invoice = invoice_update(actor=office, invoice_id=invoice.pk, version=invoice.version, memo="PO 4472", terms_days=15)
     assert (fresh(invoice).memo, fresh(invoice).terms_days, fresh(invoice).version) == ("PO 4472", 15, 3)
+    event = JobEvent.objects.filter(kind=JobEvent.Kind.BILLING).latest("pk")
+    assert event.message == f"Draft invoice #{invoice.pk}: memo changed, terms net 30 → net 15 days"
+    # Saving it unchanged records nothing.
+    invoice_update(actor=office, invoice_id=invoice.pk, version=fresh(invoice).version, memo="PO 4472", terms_days=15)
+    assert JobEvent.objects.filter(kind=JobEvent.Kind.BILLING).latest("pk") == event
     before = billing_rows()
     with pytest.raises(InvalidInput) as refused:
         invoice_update(actor=office, invoice_id=invoice.pk, version=fresh(invoice).version, memo="", terms_days=366)
