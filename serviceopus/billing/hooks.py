@@ -73,7 +73,7 @@ def _cancel_guard(job: Job) -> list[Blocker]:
 
 
 def transition_hook(actor: User, job: Job, was: str, to: str) -> None:
-    from .actions.common import job_event
+    from .actions.bookkeeping import job_event
     from .actions.estimates import take_snapshot
     from .actions.invoices import create_draft
 

@@ -18,7 +18,7 @@ from serviceopus.jobs.models import BillingType, Job, LineItem
 
 from ..models import BillingSettings, Estimate, LabourRate
 from ..pricing import BILLING_RULES, labour_amount, round_half_up
-from .common import job_event, require
+from .bookkeeping import job_event, require
 
 
 def _labour_cost(job: Job) -> int:

@@ -20,7 +20,7 @@ from serviceopus.jobs.status import JobStatus
 from ..models import AccountingEntry, BillingSettings, Invoice, InvoiceLine, TaxRate
 from ..pricing import Draft, manual_amount, preview, totals
 from ..status import InvoiceStatus, by_balance
-from .common import invoice_data, job_event, jobs_after_issue, jobs_after_paid, jobs_after_void, journal, lock_invoice, require, save_invoice
+from .bookkeeping import invoice_data, job_event, jobs_after_issue, jobs_after_paid, jobs_after_void, journal, lock_invoice, require, save_invoice
 
 # Work can be invoiced while it runs (progress billing) and once it is complete.
 INVOICEABLE = (JobStatus.IN_PROGRESS, JobStatus.ON_HOLD, JobStatus.WORK_COMPLETE)

@@ -20,7 +20,7 @@ from serviceopus.jobs.models import Job
 from ..models import AccountingEntry, Invoice, InvoiceLine, Payment
 from ..pricing import line_tax
 from ..status import ISSUED_STATES, OPEN_FOR_PAYMENT, InvoiceStatus, by_balance
-from .common import invoice_data, job_event, jobs_after_paid, journal, lock_invoice, payment_data, require, save_invoice
+from .bookkeeping import invoice_data, job_event, jobs_after_paid, journal, lock_invoice, payment_data, require, save_invoice
 from .invoices import credit_note_number
 
 MAX_CENTS = 10**11
