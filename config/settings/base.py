@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "serviceopus.closeout",
     "serviceopus.inventory",
     "serviceopus.billing",
+    "serviceopus.messaging",
+    "serviceopus.portal",
     "serviceopus.api",
 ]
 
@@ -121,3 +123,31 @@ LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 # The company shown on pages and documents.
 COMPANY_NAME = env_str("COMPANY_NAME", "Northwind Home Services")
 CURRENCY = "USD"
+
+# Customer messaging (serviceopus/messaging). Email leaves through Django's email backend: files under
+# var/mail by default, SMTP when EMAIL_BACKEND/EMAIL_HOST are set (production). SMS goes through the
+# provider named here: the default only records each message (var/sms); HttpSmsProvider posts to
+# SMS_HTTP_URL with SMS_HTTP_TOKEN.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_str("EMAIL_USE_TLS", "") == "1"
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Northwind Home Services <service@northwind.example>")
+SMS_PROVIDER = env_str("SMS_PROVIDER", "serviceopus.messaging.channels.RecordingSmsProvider")
+SMS_RECORD_PATH = env_str("SMS_RECORD_PATH", str(BASE_DIR / "var" / "sms"))
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+SMS_FROM = env_str("SMS_FROM", "+15550100")
+# The outbox worker: a claimed message whose worker died is retried after the lease; failures back off
+# exponentially up to the last attempt, then the message is marked failed.
+OUTBOX_LEASE_SECONDS = 60
+OUTBOX_MAX_ATTEMPTS = 8
+OUTBOX_BATCH = 20
+# Portal tokens that match no usable link, per client address and minute, before 429.
+PORTAL_TOKEN_FAILURE_LIMIT = 20
+# The public address of the site, for links in emails and texts (portal links).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")

@@ -43,6 +43,8 @@ OFFICE_WRITE = {
     "inventory.manage_stock",
     "inventory.adjust_stock",
     "inventory.purchase",
+    # Customer communication: portal links, messages, approval requests, resend/suppress notifications.
+    "messaging.message_customer",
 }
 
 # Billing: invoices, payments, credit notes, job financials (margins) and the accounting export. Not a
@@ -60,13 +62,14 @@ CONFIGURATION = {
         "closeout": ("checklisttemplate", "checklistitem", "closeoutrequirement"),
         "inventory": ("inventorysettings", "vendor", "inventoryitem", "stocklocation"),
         "billing": ("billingsettings", "taxrate", "labourrate"),
+        "messaging": ("messagingsettings",),
     }.items()
     for model in models
     for action in ("view", "add", "change", "delete")
 }
 
 # Decisions a manager takes: overriding the scheduling checks (with a reason, recorded), configuration.
-MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks", "closeout.waive_blocker"}
+MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks", "closeout.waive_blocker", "messaging.edit_templates"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING | {"accounts.manage_users"}),

@@ -1,3 +1,6 @@
+import secrets
+from pathlib import PurePosixPath
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,6 +16,12 @@ class Skill(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def photo_upload_name(instance: models.Model, filename: str) -> str:
+    """A random stored name: the photo is served only through the portal's access check."""
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"technicians/{secrets.token_hex(16)}{suffix}"
 
 
 class Technician(models.Model):
@@ -34,6 +43,7 @@ class Technician(models.Model):
     )
     hourly_cost_cents = models.PositiveIntegerField(default=0)
     color = models.CharField(max_length=7, default="#2563eb")
+    photo = models.ImageField(upload_to=photo_upload_name, max_length=200, blank=True, help_text="Shown to customers on their job page.")
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -15,6 +15,8 @@ class Customer(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True, validators=[reject_nul])
     notes = models.TextField(blank=True, max_length=5000, validators=[reject_nul])
+    email_opt_out = models.BooleanField("No emails", default=False, help_text="The customer asked not to get notification emails.")
+    sms_opt_out = models.BooleanField("No text messages", default=False, help_text="The customer asked not to get text messages.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)

@@ -220,6 +220,7 @@ class JobEvent(models.Model):
         CLOSEOUT = "closeout", "Closeout"
         MATERIALS = "materials", "Materials"
         BILLING = "billing", "Billing"
+        CUSTOMER = "customer", "Customer"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

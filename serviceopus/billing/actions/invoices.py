@@ -26,6 +26,8 @@ from .bookkeeping import invoice_data, job_event, jobs_after_issue, jobs_after_p
 INVOICEABLE = (JobStatus.IN_PROGRESS, JobStatus.ON_HOLD, JobStatus.WORK_COMPLETE)
 MAX_JOBS = 50
 MANUAL_KINDS = {"service", "fee", "discount"}
+# Called in the issuing transaction as hook(actor=, invoice=): the messaging app tells the customer.
+INVOICE_ISSUED_HOOKS: list = []
 
 
 def invoice_number(n: int) -> str:
@@ -335,7 +337,9 @@ def invoice_issue(*, actor: User, invoice_id: int, version: int) -> Invoice:
         jobs_after_issue(actor, invoice)
         if status == InvoiceStatus.PAID:
             jobs_after_paid(actor, invoice)
-    invoice.refresh_from_db()
+        invoice.refresh_from_db()
+        for hook in INVOICE_ISSUED_HOOKS:
+            hook(actor=actor, invoice=invoice)
     return invoice
 
 

@@ -143,6 +143,12 @@ def _job_follows_schedule(actor: User, job: Job) -> None:
 SCHEDULE_GUARDS: list[Any] = []
 
 
+# Called in the transaction that gives visits a time, as hook(actor=, visits=, change=) with change
+# "scheduled" (new visits, or a drafted one placed) or "rescheduled" (a scheduled visit's time moved):
+# the messaging app writes the customer's confirmation and reminder.
+VISIT_SCHEDULE_HOOKS: list[Any] = []
+
+
 def _check_schedule_guards(job: Job) -> None:
     for guard in SCHEDULE_GUARDS:
         guard(job)
@@ -235,6 +241,8 @@ def visit_schedule(
         if slot.start is not None:
             job.refresh_from_db()
             _job_follows_schedule(actor, job)
+            for hook in VISIT_SCHEDULE_HOOKS:
+                hook(actor=actor, visits=created, change="scheduled")
     return created
 
 
@@ -360,5 +368,9 @@ def visit_update(
         sync_job_from_visits(visit.job_id)
         if slot.start is not None:
             _job_follows_schedule(actor, Job.objects.get(pk=visit.job_id))
+            if time_changed:
+                visit.refresh_from_db()
+                for hook in VISIT_SCHEDULE_HOOKS:
+                    hook(actor=actor, visits=[visit], change="rescheduled" if current.scheduled_start else "scheduled")
     visit.refresh_from_db()
     return visit

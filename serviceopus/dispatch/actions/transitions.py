@@ -114,8 +114,14 @@ def visit_transition(
         record_visit_transition(visit=visit, technician_ids=crew_ids, to=to, at=now, actor=actor)
         _job_follows_visit(actor, visit, to, outcome)
         sync_job_from_visits(visit.job_id)
+        for hook in VISIT_TRANSITION_HOOKS:
+            hook(actor=actor, visit=visit, old=current, to=to)
     return visit
 
+
+# Called in the transaction of every visit transition, after the job has followed, as
+# hook(actor=, visit=, old=, to=): the messaging app writes on-the-way and arrival notices.
+VISIT_TRANSITION_HOOKS: list[Any] = []
 
 # Called in the transaction that drafts a return visit, as hook(actor=, visit=, return_visit=): the
 # closeout app carries the visit's unfinished checklists over (registered from its AppConfig.ready).
