@@ -13,7 +13,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from serviceopus.jobs.status import JobStatus
-from tests import matrix_billing, matrix_billing_finance, matrix_inventory_jobs, matrix_inventory_phone, matrix_inventory_purchasing
+from tests import (
+    matrix_billing,
+    matrix_billing_finance,
+    matrix_inventory_jobs,
+    matrix_inventory_phone,
+    matrix_inventory_purchasing,
+    matrix_messaging,
+)
 from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory, VisitFactory
 
 ROLES = ("owner", "manager", "dispatcher", "office", "tech", "tech_other", "anon")
@@ -107,7 +114,7 @@ MATRIX: dict[str, dict[str, int]] = {
 }
 # Apps with many pages keep their rows in a module of their own (same shape: MATRIX, extend_world(world),
 # kwargs(name, world, role)), merged here.
-MATRIX_PARTS = (matrix_inventory_jobs, matrix_inventory_purchasing, matrix_inventory_phone, matrix_billing, matrix_billing_finance)
+MATRIX_PARTS = (matrix_inventory_jobs, matrix_inventory_purchasing, matrix_inventory_phone, matrix_billing, matrix_billing_finance, matrix_messaging)
 for part in MATRIX_PARTS:
     assert not set(part.MATRIX) & set(MATRIX), part.__name__
     MATRIX.update(part.MATRIX)

@@ -110,10 +110,21 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Portal link secrets must not reach a log: the development server logs every request line.
+    "filters": {"portal_tokens": {"()": "serviceopus.portal.logging.MaskPortalTokens"}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["portal_tokens"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["portal_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
     # WeasyPrint reports every rendering step (and its stylesheets load at import) at INFO.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Sign-in throttling: after this many failures per username or address within the window, refuse.
@@ -135,18 +146,23 @@ EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_str("EMAIL_USE_TLS", "") == "1"
-EMAIL_TIMEOUT = 20
+EMAIL_TIMEOUT = int(env_str("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Northwind Home Services <service@northwind.example>")
 SMS_PROVIDER = env_str("SMS_PROVIDER", "serviceopus.messaging.channels.RecordingSmsProvider")
 SMS_RECORD_PATH = env_str("SMS_RECORD_PATH", str(BASE_DIR / "var" / "sms"))
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
 SMS_FROM = env_str("SMS_FROM", "+15550100")
-# The outbox worker: a claimed message whose worker died is retried after the lease; failures back off
-# exponentially up to the last attempt, then the message is marked failed.
-OUTBOX_LEASE_SECONDS = 60
-OUTBOX_MAX_ATTEMPTS = 8
-OUTBOX_BATCH = 20
+# The outbox worker (messaging/delivery.py, `manage.py outbox_worker`): a claimed message whose worker
+# died is claimed again when its lease runs out, so the lease must outlast the slowest send (EMAIL_TIMEOUT,
+# the SMS provider's 10 s). Failures back off from OUTBOX_BACKOFF_SECONDS, doubling, up to
+# OUTBOX_BACKOFF_MAX_SECONDS, until OUTBOX_MAX_ATTEMPTS; then the message is marked failed. A worker claims
+# OUTBOX_BATCH messages at a time: small, so that a worker that dies holds few messages back.
+OUTBOX_LEASE_SECONDS = int(env_str("OUTBOX_LEASE_SECONDS", "60"))
+OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "8"))
+OUTBOX_BATCH = int(env_str("OUTBOX_BATCH", "20"))
+OUTBOX_BACKOFF_SECONDS = int(env_str("OUTBOX_BACKOFF_SECONDS", "30"))
+OUTBOX_BACKOFF_MAX_SECONDS = int(env_str("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
 # Portal tokens that match no usable link, per client address and minute, before 429.
 PORTAL_TOKEN_FAILURE_LIMIT = 20
 # The public address of the site, for links in emails and texts (portal links).

@@ -11,6 +11,8 @@ STORAGES = {
 }
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Texts a test sends through the default (recording) provider stay out of the demo's var/sms.
+SMS_RECORD_PATH = str(BASE_DIR / "var" / "test-sms")
 if os.environ.get("DATABASE_URL", "") == "":
     # A file, not :memory:, so that threaded tests really share one database and its locks.
     # TEST_SQLITE_PATH lets two test runs on one machine keep apart.

@@ -17,6 +17,9 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Dispatch", reverse("dispatch:board"), "dispatch"))
     if user.has_perm("dispatch.view_board") or user.is_technician:  # technicians are sent on to their own week
         items.append(("Schedule", reverse("dispatch:week"), "schedule"))
+    if user.has_perm("messaging.message_customer"):
+        # No unread count in the label: it would cost every page a query (see messaging.queries.unread_count).
+        items.append(("Inbox", reverse("messaging:inbox"), "inbox"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
     if user.has_perm("billing.view_billing"):

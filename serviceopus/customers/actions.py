@@ -18,7 +18,9 @@ from .models import Asset, Contact, Customer, Location
 M = TypeVar("M", bound=models.Model)
 
 FIELDS = {
-    Customer: ("name", "kind", "email", "phone", "notes"),
+    # The opt-outs are the customer's own choice, recorded by the office: notifications (messaging.outbox)
+    # to a channel the customer opted out of are written as skipped, never sent.
+    Customer: ("name", "kind", "email", "phone", "notes", "email_opt_out", "sms_opt_out"),
     Location: ("label", "street", "city", "region", "postal_code", "lat", "lng", "access_notes", "gate_code"),
     Contact: ("name", "role", "email", "phone", "is_primary"),
     Asset: ("name", "make", "model", "serial", "install_date", "notes"),

@@ -50,6 +50,8 @@ class CustomerOut(BaseModel):
     email: str
     phone: str
     notes: str
+    email_opt_out: bool
+    sms_opt_out: bool
     created_at: datetime
     updated_at: datetime
     version: int
@@ -133,6 +135,8 @@ class CustomerIn(StrictIn):
     email: Email = ""
     phone: Phone = ""
     notes: Text(5000) = ""
+    email_opt_out: bool = False
+    sms_opt_out: bool = False
 
 
 class CustomerPatch(StrictIn):
@@ -142,6 +146,8 @@ class CustomerPatch(StrictIn):
     email: Email = None
     phone: Phone = None
     notes: Text(5000) = None
+    email_opt_out: bool = None
+    sms_opt_out: bool = None
 
 
 class LocationIn(StrictIn):

@@ -16,6 +16,8 @@ class RecordForm(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
     # Fields that take the whole row of the two-column grid.
     wide_fields: ClassVar[set[str]] = set()
+    # Fields the page shows apart, under "Notifications" (the customer's opt-outs).
+    notification_fields: ClassVar[tuple[str, ...]] = ()
     # Set by the view when the action refused a stale edit: the page offers a reload.
     stale = False
 
@@ -37,12 +39,17 @@ class RecordForm(forms.ModelForm):
 
 class CustomerForm(RecordForm):
     wide_fields: ClassVar[set[str]] = {"name", "notes"}
+    notification_fields: ClassVar[tuple[str, ...]] = ("email_opt_out", "sms_opt_out")
 
     class Meta:
         model = Customer
         fields = FIELDS[Customer]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"notes": "Internal: seen by the office and the crew, never by the customer."}
+        help_texts = {
+            "notes": "Internal: seen by the office and the crew, never by the customer.",
+            "email_opt_out": "The customer asked not to get notification emails (appointments, on the way, invoices).",
+            "sms_opt_out": "The customer asked not to get text messages (they replied STOP to one, say).",
+        }
 
 
 class LocationForm(RecordForm):

@@ -68,12 +68,13 @@ def link_create(*, actor: User | None, job_id: int, label: str = "", days: int |
         raise InvalidInput("Please correct the highlighted fields.", fields)
     with transaction.atomic():
         job = Job.objects.get(pk=job_id)
-        salt = secrets.token_hex(16)
+        salt, now = secrets.token_hex(16), timezone.now()
         link = PortalLink.objects.create(
-            job=job, salt=salt, token_hash=hash_token(_secret(salt)), label=label, created_by=actor, expires_at=timezone.now() + timedelta(days=days)
+            job=job, salt=salt, token_hash=hash_token(_secret(salt)), label=label, created_by=actor, created_at=now, expires_at=now + timedelta(days=days)
         )
-        for_whom = f" for {label}" if label else ""
-        JobEvent.objects.create(job=job, actor=actor, kind=JobEvent.Kind.CUSTOMER, message=f"Portal link created{for_whom}, valid {days} days")
+        for_whom = f" for {label}" if label and actor is not None else " to go with the customer's notifications" if actor is None else ""
+        message = f"Portal link created{for_whom}, valid {days} days"
+        JobEvent.objects.create(created_at=now, job=job, actor=actor, kind=JobEvent.Kind.CUSTOMER, message=message)
     return link
 
 
@@ -87,7 +88,8 @@ def link_revoke(*, actor: User, link_id: int) -> PortalLink:
         link.revoked_at, link.revoked_by = timezone.now(), actor
         link.save(update_fields=["revoked_at", "revoked_by"])
         for_whom = f" ({link.label})" if link.label else ""
-        JobEvent.objects.create(job_id=link.job_id, actor=actor, kind=JobEvent.Kind.CUSTOMER, message=f"Portal link revoked{for_whom}")
+        message = f"Portal link revoked{for_whom}"
+        JobEvent.objects.create(created_at=link.revoked_at, job_id=link.job_id, actor=actor, kind=JobEvent.Kind.CUSTOMER, message=message)
     return link
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/messages/<int:message_id>/resend/", tab.resend, name="resend"),
     path("jobs/<int:job_id>/messages/<int:message_id>/suppress/", tab.suppress, name="suppress"),
     path("jobs/<int:job_id>/messages/notify/", tab.notify_now, name="notify"),
+    path("jobs/<int:job_id>/messages/read/", tab.mark_read, name="mark_read"),
     path("inbox/", tab.inbox, name="inbox"),
     # Approval requests (views/approvals.py)
     path("jobs/<int:job_id>/approvals/new/", approvals.approval_new, name="approval_new"),

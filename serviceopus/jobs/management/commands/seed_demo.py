@@ -43,6 +43,7 @@ from serviceopus.jobs.seeding import (
     ensure_company,
 )
 from serviceopus.jobs.status import JobStatus
+from serviceopus.messaging.seeding import demo_portal_url, ensure_messaging
 
 CUSTOMERS = 150
 COMMERCIAL_SHARE = 0.2
@@ -104,6 +105,8 @@ class Command(BaseCommand):
             summary = ", ".join(f"{n} {JobStatus(s).label.lower()}" for s, n in counts.items() if n)
             self.stdout.write(f"Demo data loaded in {clock.monotonic() - started:.1f} s: {sum(counts.values())} jobs ({summary}).")
         self.stdout.write("\nSign in at http://127.0.0.1:8000 with:\n" + accounts_table())
+        if url := demo_portal_url():
+            self.stdout.write(f"\nA customer's view of their job (the portal, no sign-in): {url}")
 
 
 class DemoBuilder:
@@ -140,6 +143,7 @@ class DemoBuilder:
         # Closeout rules last: the past work above was completed before they existed.
         ensure_closeout(self.rng, office=self.office, now=self.now)
         ensure_inventory(self.rng, office=self.office, now=self.now)
+        ensure_messaging(self.rng, office=self.office, dispatcher=self.dispatcher, now=timezone.now())
         # Covered work (warranty, a plan visit) closes as its zero invoice is issued: count what happened.
         actual = Counter(Job.objects.values_list("status", flat=True))
         return {s: actual[s] for s in STATUS_MIX}
