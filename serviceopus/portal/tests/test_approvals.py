@@ -17,7 +17,7 @@ from serviceopus.jobs.status import JobStatus
 from serviceopus.messaging import links
 from serviceopus.messaging.actions.approvals import approval_withdraw
 from serviceopus.messaging.models import ApprovalRequest, PortalLink
-from serviceopus.messaging.tests.test_approvals import PRICED, TOTAL, ask, job_lines, signature_data_url, snapshot_lines, state
+from serviceopus.messaging.tests.approval_support import PRICED, TOTAL, ask, job_lines, signature_data_url, snapshot_lines, state
 from serviceopus.portal.access import SESSION_KEY
 from tests.factories import CustomerFactory, JobFactory, LineItemFactory, LocationFactory
 
