@@ -25,6 +25,7 @@ from .actions.thread import office_message_send
 from .models import MessagingSettings, OutboxMessage, PortalLink
 
 DEMO_LINK_LABEL = "Demo customer"
+SHOWCASE_JOB_TYPES = ("AC repair", "Furnace maintenance")
 
 
 def ensure_messaging(rng: Random, *, office: User, dispatcher: User, now: datetime) -> None:
@@ -57,9 +58,11 @@ def ensure_messaging(rng: Random, *, office: User, dispatcher: User, now: dateti
 
 
 def _showcase_job() -> Job | None:
-    """Today's job with a crew on the way or on site, else the next scheduled one."""
+    """Today's heating or cooling job with a crew on the way or on site, else the next scheduled one
+    (the approval request below is about an air handler's condensate pump)."""
+    heating_and_cooling = Visit.objects.filter(job__job_type__name__in=SHOWCASE_JOB_TYPES, scheduled_start__isnull=False)
     for statuses in ((VisitStatus.EN_ROUTE, VisitStatus.ARRIVED, VisitStatus.WORKING), (VisitStatus.SCHEDULED,)):
-        visit = Visit.objects.filter(status__in=statuses, scheduled_start__isnull=False).order_by("scheduled_start", "pk").select_related("job").first()
+        visit = heating_and_cooling.filter(status__in=statuses).order_by("scheduled_start", "pk").select_related("job").first()
         if visit is not None:
             return visit.job
     return None

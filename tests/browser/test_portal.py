@@ -9,27 +9,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from serviceopus.jobs.models import LineItem
 from serviceopus.jobs.status import JobStatus
 from serviceopus.messaging.models import ApprovalRequest, OutboxMessage, PortalLink
+from tests.browser.test_closeout import sign
 from tests.factories import CustomerFactory, JobFactory, LocationFactory, VisitFactory
 
 PHONE = {"width": 390, "height": 844}
 GPS = {"latitude": 41.9000, "longitude": -87.6500}
-
-
-def sign(page: Page) -> None:
-    pad = page.locator("canvas[data-signature-pad]")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + 20, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 20 + step * (box["width"] - 40) / 11, box["y"] + box["height"] * (0.3 if step % 2 else 0.7), steps=3)
-    page.mouse.up()
 
 
 def test_customer_follows_the_crew_and_approves_a_change_order(browser, live_server, login_as, dispatcher, tech_a, shot):  # type: ignore[no-untyped-def]
