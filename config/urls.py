@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("serviceopus.closeout.urls")),
     path("", include("serviceopus.messaging.urls")),  # job-scoped jobs/<id>/messages/…, inbox/, settings/notifications/
     path("", include("serviceopus.portal.urls")),  # the customer's p/<token>/ and portal/jobs/<id>/…  # job-scoped: jobs/<id>/documents/…
+    path("", include("serviceopus.automation.urls")),
     path("", include("serviceopus.jobs.urls")),
 ]

@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from serviceopus.jobs.status import JobStatus
 from tests import (
+    matrix_automation,
     matrix_billing,
     matrix_billing_finance,
+    matrix_dependencies,
     matrix_inventory_jobs,
     matrix_inventory_phone,
     matrix_inventory_purchasing,
@@ -114,7 +116,16 @@ MATRIX: dict[str, dict[str, int]] = {
 }
 # Apps with many pages keep their rows in a module of their own (same shape: MATRIX, extend_world(world),
 # kwargs(name, world, role)), merged here.
-MATRIX_PARTS = (matrix_inventory_jobs, matrix_inventory_purchasing, matrix_inventory_phone, matrix_billing, matrix_billing_finance, matrix_messaging)
+MATRIX_PARTS = (
+    matrix_inventory_jobs,
+    matrix_inventory_purchasing,
+    matrix_inventory_phone,
+    matrix_billing,
+    matrix_billing_finance,
+    matrix_messaging,
+    matrix_dependencies,
+    matrix_automation,
+)
 for part in MATRIX_PARTS:
     assert not set(part.MATRIX) & set(MATRIX), part.__name__
     MATRIX.update(part.MATRIX)

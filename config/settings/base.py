@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "serviceopus.billing",
     "serviceopus.messaging",
     "serviceopus.portal",
+    "serviceopus.automation",
     "serviceopus.api",
 ]
 

@@ -22,6 +22,8 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Inbox", reverse("messaging:inbox"), "inbox"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
+    if user.has_perm("jobs.view_all_jobs"):
+        items.append(("Agreements", reverse("automation:plans"), "agreements"))
     if user.has_perm("billing.view_billing"):
         items.append(("Invoices", reverse("billing:invoices"), "invoices"))
     if user.has_perm("inventory.purchase"):

@@ -63,6 +63,9 @@ class JobType(models.Model):
     default_priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     color = models.CharField(max_length=7, default="#64748b")
     requires_materials_ready = models.BooleanField(default=False, help_text="Refuse to schedule a visit while any reserved material is still missing.")
+    dependencies_block_scheduling = models.BooleanField(
+        default=False, help_text="Refuse to schedule a visit while a job this one depends on is not work complete (starting a visit is always refused)."
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -221,6 +224,7 @@ class JobEvent(models.Model):
         MATERIALS = "materials", "Materials"
         BILLING = "billing", "Billing"
         CUSTOMER = "customer", "Customer"
+        DEPENDENCY = "dependency", "Dependency"
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
@@ -237,3 +241,26 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.old_value} → {self.new_value}"
+
+
+class JobDependency(models.Model):
+    """Finish-to-start: `job` (the dependent) may not start work until `depends_on` (its prerequisite)
+    is work complete. Written only by jobs.dependencies, which refuses cycles."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="prerequisite_links")
+    depends_on = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="dependent_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "depends_on"], name="jobdep_unique"),
+            models.CheckConstraint(condition=~models.Q(job=models.F("depends_on")), name="jobdep_not_self"),
+        ]
+        # "What does this job wait for" reads the unique index; "what waits for this job" (and the
+        # cycle walk upstream) reads this one.
+        indexes = [models.Index(fields=["depends_on", "job"], name="jobdep_depends_on_job")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} waits for {self.depends_on_id}"

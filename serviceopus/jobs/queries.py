@@ -16,6 +16,7 @@ from serviceopus.accounts.models import User
 from serviceopus.crew.models import Technician
 
 from . import search
+from .dependencies import with_waiting_on
 from .models import Job, JobEvent, JobTechnician, JobType, LineItem, Tag
 from .pagination import Page, SortKey, paginate
 from .status import BOARD_COLUMNS, OPEN_STATUSES, JobStatus
@@ -122,7 +123,9 @@ def filter_jobs(qs: QuerySet[Job], f: JobFilters) -> QuerySet[Job]:
 
 
 def _with_card_data(qs: QuerySet[Job]) -> QuerySet[Job]:
-    return qs.select_related("customer", "location", "job_type").prefetch_related(
+    # `waiting_on` (the first open prerequisite's number) is a subquery of the same read: the "Waiting
+    # on …" badge costs no query.
+    return with_waiting_on(qs.select_related("customer", "location", "job_type")).prefetch_related(
         Prefetch("technicians", queryset=Technician.objects.select_related("user")),
         "tags",
     )

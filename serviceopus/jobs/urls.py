@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .views.dependencies import dependency_add, dependency_remove
 
 app_name = "jobs"
 urlpatterns = [
@@ -19,4 +20,6 @@ urlpatterns = [
     path("jobs/<int:job_id>/line-items/<int:item_id>/", views.line_item_edit, name="line_item_edit"),
     path("jobs/<int:job_id>/line-items/<int:item_id>/remove/", views.line_item_remove, name="line_item_remove"),
     path("jobs/<int:job_id>/notes/", views.note_add, name="note_add"),
+    path("jobs/<int:job_id>/dependencies/", dependency_add, name="dependency_add"),
+    path("jobs/<int:job_id>/dependencies/<int:dependency_id>/remove/", dependency_remove, name="dependency_remove"),
 ]

@@ -9,9 +9,9 @@ from playwright.sync_api import Page, expect
 PASSWORD = "pass-123-word"
 
 # persona fixture → (landing path, page heading, the main navigation's entries in order)
-OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Inbox", "Customers", "Purchasing", "Stock"]
-# Invoices, for those who may see billing (not the dispatcher), after Customers.
-BILLING_NAV = [*OFFICE_NAV[:7], "Invoices", *OFFICE_NAV[7:]]
+OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Inbox", "Customers", "Agreements", "Purchasing", "Stock"]
+# Invoices, for those who may see billing (not the dispatcher), after Agreements.
+BILLING_NAV = [*OFFICE_NAV[:8], "Invoices", *OFFICE_NAV[8:]]
 ROLES = {
     "owner": ("/", "Today at a glance", [*BILLING_NAV, "Settings"]),
     "manager": ("/", "Today at a glance", BILLING_NAV),

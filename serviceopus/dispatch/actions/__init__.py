@@ -10,7 +10,15 @@ The job follows through jobs.actions.job_transition, its own guarded function, i
 
 from .bookkeeping import sync_job_from_visits
 from .scheduling import MAX_DAYS, SCHEDULE_GUARDS, UNSET, VISIT_SCHEDULE_HOOKS, SchedulingConflict, Slot, visit_schedule, visit_update
-from .transitions import RETURN_VISIT_HOOKS, VISIT_TRANSITION_HOOKS, VisitRefused, draft_return_visit, visit_finish_and_depart, visit_transition
+from .transitions import (
+    RETURN_VISIT_HOOKS,
+    VISIT_START_GUARDS,
+    VISIT_TRANSITION_HOOKS,
+    VisitRefused,
+    draft_return_visit,
+    visit_finish_and_depart,
+    visit_transition,
+)
 
 __all__ = [
     "MAX_DAYS",
@@ -18,6 +26,7 @@ __all__ = [
     "SCHEDULE_GUARDS",
     "UNSET",
     "VISIT_SCHEDULE_HOOKS",
+    "VISIT_START_GUARDS",
     "VISIT_TRANSITION_HOOKS",
     "SchedulingConflict",
     "Slot",

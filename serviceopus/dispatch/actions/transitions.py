@@ -84,6 +84,9 @@ def visit_transition(
                 allowed=sorted(ALLOWED[current]),
                 version=visit.version,
             )
+        if to in START_TARGETS and current in (V.SCHEDULED, V.EN_ROUTE):
+            for guard in VISIT_START_GUARDS:
+                guard(actor=actor, visit=visit, to=to)
         if to == V.COMPLETED and outcome == Outcome.FINISHED:
             _refuse_finish_while_blocked(visit)
         now = timezone.now()
@@ -118,6 +121,13 @@ def visit_transition(
             hook(actor=actor, visit=visit, old=current, to=to)
     return visit
 
+
+# Rules of apps built on dispatch for a crew setting off to or starting at a visit (jobs: a job waits
+# for the jobs it depends on). Called as guard(actor=, visit=, to=) inside the transaction, with the
+# visit locked and before anything is written, when `to` is in START_TARGETS and the visit has not
+# started yet; a guard refuses by raising VisitRefused.
+VISIT_START_GUARDS: list[Any] = []
+START_TARGETS = frozenset({V.EN_ROUTE, V.ARRIVED, V.WORKING})
 
 # Called in the transaction of every visit transition, after the job has followed, as
 # hook(actor=, visit=, old=, to=): the messaging app writes on-the-way and arrival notices.

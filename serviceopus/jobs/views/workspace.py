@@ -43,13 +43,7 @@ TAB_SLUGS = {slug for slug, _ in TABS}
 
 # What each tab not built yet will hold, so it still tells the user what it is for (tabs that another
 # app fills, through register_tab, show their own empty states).
-EMPTY_TABS: dict[str, tuple[str, str]] = {
-    "messages": (
-        "No messages with the customer",
-        "Emails and texts exchanged with the customer about this job (on-the-way, arrival, approvals) will appear here.",
-    ),
-    "dependencies": ("No dependencies", "Jobs that must finish before this one can start (or that wait for this one) will appear here."),
-}
+EMPTY_TABS: dict[str, tuple[str, str]] = {}
 
 
 def _tab_line_items(request: HttpRequest, job: Job, **extra: Any) -> dict[str, Any]:
