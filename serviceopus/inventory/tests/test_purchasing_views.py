@@ -160,8 +160,8 @@ def test_a_role_without_the_purchase_capability_gets_403(client_as, dispatcher, 
 @pytest.mark.django_db
 def test_navigation_offers_purchasing_and_stock_after_customers(client_as, office, tech_a):
     keys = [key for _, _, key in client_as(office).get(URL).context["nav_items"]]
-    # The office sees billing too: Invoices sits between Customers and Purchasing.
-    assert keys[keys.index("customers") + 1 : keys.index("customers") + 4] == ["invoices", "purchasing", "stock"]
+    # The office sees agreements and billing too: they sit between Customers and Purchasing.
+    assert keys[keys.index("customers") + 1 : keys.index("customers") + 5] == ["agreements", "invoices", "purchasing", "stock"]
     tech_keys = [key for _, _, key in client_as(tech_a.user).get(reverse("jobs:list")).context["nav_items"]]
     assert "purchasing" not in tech_keys
     assert "stock" not in tech_keys
