@@ -32,18 +32,14 @@ def recipients(job: Job) -> dict[str, str]:
     return {Channel.EMAIL: email, Channel.SMS: phone}
 
 
-def _local(at: datetime) -> datetime:
-    return timezone.localtime(at)
-
-
 def window_text(visit: Visit | None) -> str:
     """'Tue Dec 1, 9:00–11:00' (the arrival window, else the start)."""
     if visit is None or visit.scheduled_start is None:
         return ""
-    start = _local(visit.window_start or visit.scheduled_start)
+    start = timezone.localtime(visit.window_start or visit.scheduled_start)
     day = f"{start:%a %b} {start.day}"
     if visit.window_start and visit.window_end:
-        end = _local(visit.window_end)
+        end = timezone.localtime(visit.window_end)
         return f"{day}, {start:%H:%M}–{end:%H:%M}"
     return f"{day}, {start:%H:%M}"
 
@@ -95,14 +91,17 @@ def notify(
     addresses = recipients(job)
     muted = automatic and JobNotificationMute.objects.filter(job=job).exists()
     opted_out = {Channel.EMAIL: job.customer.email_opt_out, Channel.SMS: job.customer.sms_opt_out}
+    ctx["portal_url"] = PORTAL_URL_PLACEHOLDER
+    link_id = None  # the job's portal link, looked up (or created) once for all channels
     written = []
     for channel in channels:
         w = wording(notice, channel)
         extra = dict(data or {})
         if uses_portal_url(w):
-            extra["portal_link"] = link_for_notification(job).pk
-        subject = render(w.subject, ctx | {"portal_url": PORTAL_URL_PLACEHOLDER})[:200] if channel == Channel.EMAIL else ""
-        body = render(w.body, ctx | {"portal_url": PORTAL_URL_PLACEHOLDER})
+            link_id = link_id or link_for_notification(job).pk
+            extra["portal_link"] = link_id
+        subject = render(w.subject, ctx)[:200] if channel == Channel.EMAIL else ""
+        body = render(w.body, ctx)
         if channel == Channel.SMS:
             body = body[:SMS_MAX_CHARS]
         reason = ""

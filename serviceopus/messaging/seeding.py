@@ -9,7 +9,6 @@ appointments stay pending and go out through the worker when due."""
 
 from datetime import datetime
 from decimal import Decimal
-from random import Random
 
 from django.db.models import F
 
@@ -28,7 +27,7 @@ DEMO_LINK_LABEL = "Demo customer"
 SHOWCASE_JOB_TYPES = ("AC repair", "Furnace maintenance")
 
 
-def ensure_messaging(rng: Random, *, office: User, dispatcher: User, now: datetime) -> None:
+def ensure_messaging(*, office: User, dispatcher: User, now: datetime) -> None:
     """Once per database (nothing is done when the demo link exists already)."""
     if PortalLink.objects.filter(label=DEMO_LINK_LABEL).exists():
         return

@@ -143,7 +143,7 @@ class DemoBuilder:
         # Closeout rules last: the past work above was completed before they existed.
         ensure_closeout(self.rng, office=self.office, now=self.now)
         ensure_inventory(self.rng, office=self.office, now=self.now)
-        ensure_messaging(self.rng, office=self.office, dispatcher=self.dispatcher, now=timezone.now())
+        ensure_messaging(office=self.office, dispatcher=self.dispatcher, now=timezone.now())
         # Covered work (warranty, a plan visit) closes as its zero invoice is issued: count what happened.
         actual = Counter(Job.objects.values_list("status", flat=True))
         return {s: actual[s] for s in STATUS_MIX}
