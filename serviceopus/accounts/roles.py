@@ -21,6 +21,8 @@ OFFICE_READ = {
     "crew.view_technicians",
     "dispatch.view_board",
     "inventory.view_stock",
+    # The alert centre: each office user reads their own alerts.
+    "automation.view_alerts",
 }
 OFFICE_WRITE = {
     "jobs.create_job",
@@ -45,6 +47,8 @@ OFFICE_WRITE = {
     "inventory.purchase",
     # Customer communication: portal links, messages, approval requests, resend/suppress notifications.
     "messaging.message_customer",
+    # Follow-up tasks: create, edit, complete and reopen them on any job.
+    "automation.work_tasks",
 }
 
 # Billing: invoices, payments, credit notes, job financials (margins) and the accounting export. Not a
@@ -72,7 +76,11 @@ CONFIGURATION = {
 MANAGING = {"crew.edit_technicians", "jobs.configure", "dispatch.override_checks", "closeout.waive_blocker", "messaging.edit_templates"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING | {"accounts.manage_users"}),
+    # Workflow rules and webhooks act with wide reach (rules with their author's rights; webhooks send
+    # job data out of the company): the admin configures them.
+    Role.ADMIN: frozenset(
+        OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING | {"accounts.manage_users", "automation.manage_rules", "automation.manage_webhooks"}
+    ),
     Role.MANAGER: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING | CONFIGURATION | MANAGING),
     Role.DISPATCHER: frozenset(OFFICE_READ | OFFICE_WRITE),
     Role.OFFICE: frozenset(OFFICE_READ | OFFICE_WRITE | BILLING),

@@ -129,6 +129,11 @@ def _set_tags(job: Job, wanted: list[str]) -> None:
     job.tags.set([existing[n] for n in wanted])
 
 
+# What apps built on jobs do when a job is created (automation: the "job created" event for rules and
+# webhooks). Called as hook(actor=, job=) inside job_create's transaction, after the job is written.
+JOB_CREATED_HOOKS: list[Callable[..., None]] = []
+
+
 def job_create(
     *,
     actor: User,
@@ -227,6 +232,8 @@ def job_create(
             data={"source": job.source, "source_reference": job.source_reference},
         )
         search.reindex_jobs([job.pk])
+        for hook in JOB_CREATED_HOOKS:
+            hook(actor=actor, job=job)
     return job
 
 

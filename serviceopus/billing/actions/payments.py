@@ -24,6 +24,9 @@ from .bookkeeping import invoice_data, job_event, jobs_after_paid, journal, lock
 from .invoices import credit_note_number
 
 MAX_CENTS = 10**11
+# Called as hook(actor=, payment=, invoice=) inside payment_record's transaction, after the payment and
+# the invoice's new balance are written (automation: the "payment recorded" event).
+PAYMENT_RECORDED_HOOKS: list = []
 
 
 def _clean(fields: dict[str, str], *, amount_cents: int, method: str, reference: str, received_on: date | None, note: str) -> None:
@@ -92,6 +95,8 @@ def payment_record(*, actor: User, invoice_id: int, amount_cents: int, method: s
         )
         if invoice.status == InvoiceStatus.PAID:
             jobs_after_paid(actor, invoice)
+        for hook in PAYMENT_RECORDED_HOOKS:
+            hook(actor=actor, payment=payment, invoice=invoice)
     return payment
 
 

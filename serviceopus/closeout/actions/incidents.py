@@ -17,7 +17,7 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.jobs.models import Job
 
 from ..models import Document, Incident
-from .job_lock import closeout_event, open_job, require, visit_of_job
+from .job_lock import blocker_opened, closeout_event, open_job, require, visit_of_job
 
 Kind, Severity, Status = Incident.Kind, Incident.Severity, Incident.Status
 EDITABLE = ("kind", "severity", "description", "owner_id")
@@ -104,6 +104,7 @@ def incident_report(
             + (f", owner {owner.display_name}" if owner else ""),
             data={"incident": incident.pk, "kind": kind, "severity": severity},
         )
+        blocker_opened(actor=actor, job=job, code="no_open_incident", message=f"Incident reported: {incident.get_kind_display()}")
     return incident
 
 
@@ -205,6 +206,7 @@ def incident_reopen(*, actor: User, incident_id: int, reason: str = "", version:
             f"Incident reopened: {incident.get_kind_display()}" + (f" — {reason}" if reason else ""),
             data={"incident": incident.pk, "reopened": True, "previous_resolution": incident.resolution},
         )
+        blocker_opened(actor=actor, job=job, code="no_open_incident", message=f"Incident reopened: {incident.get_kind_display()}")
         incident.refresh_from_db()
     return incident
 

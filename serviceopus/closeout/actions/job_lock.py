@@ -32,6 +32,17 @@ def closeout_event(job: Job, actor: User | None, message: str, *, data: dict | N
     return JobEvent.objects.create(job=job, actor=actor, kind=JobEvent.Kind.CLOSEOUT, message=message[:500], data=data or {})
 
 
+# Called as hook(actor=, job=, code=, message=) inside the transaction of a write that gives the job a
+# new completion blocker (an incident reported or reopened, a requirement added to the job): the
+# automation app's "completion blocker opened" event.
+BLOCKER_OPENED_HOOKS: list = []
+
+
+def blocker_opened(*, actor: User | None, job: Job, code: str, message: str) -> None:
+    for hook in BLOCKER_OPENED_HOOKS:
+        hook(actor=actor, job=job, code=code, message=message)
+
+
 def require(actor: User, perm: str, message: str) -> None:
     if not actor.has_perm(perm):
         raise DomainError("forbidden", message)

@@ -16,9 +16,9 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.customers.models import Customer
 from serviceopus.jobs.views.conventions import require_perm
 
-from . import agreements, queries, recurrence
-from .forms import MoveForm, OccurrenceForm, PlanForm, apply_errors
-from .models import PlanKind, PlanStatus
+from .. import agreements, queries, recurrence
+from ..forms import MoveForm, OccurrenceForm, PlanForm, apply_errors
+from ..models import PlanKind, PlanStatus
 
 VIEW = "jobs.view_all_jobs"
 EDIT = agreements.PERM

@@ -1,0 +1,24 @@
+"""Where automation plugs into the apps below it. Called from AutomationConfig.ready, which can run more
+than once (tests that reload apps): each hook is added only if it is not there yet."""
+
+
+def _add_once(hooks: list, hook: object) -> None:
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def install() -> None:
+    from serviceopus.billing.actions.invoices import INVOICE_ISSUED_HOOKS
+    from serviceopus.billing.actions.payments import PAYMENT_RECORDED_HOOKS
+    from serviceopus.closeout.actions.job_lock import BLOCKER_OPENED_HOOKS
+    from serviceopus.dispatch.actions import VISIT_TRANSITION_HOOKS
+    from serviceopus.jobs.actions import JOB_CREATED_HOOKS, TRANSITION_HOOKS
+
+    from . import events
+
+    _add_once(JOB_CREATED_HOOKS, events.job_created)
+    _add_once(TRANSITION_HOOKS, events.job_moved)
+    _add_once(VISIT_TRANSITION_HOOKS, events.visit_moved)
+    _add_once(BLOCKER_OPENED_HOOKS, events.blocker_opened)
+    _add_once(INVOICE_ISSUED_HOOKS, events.invoice_issued)
+    _add_once(PAYMENT_RECORDED_HOOKS, events.payment_recorded)

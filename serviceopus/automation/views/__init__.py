@@ -1,0 +1,1 @@
+"""The automation app's pages, one module per topic."""
