@@ -29,20 +29,18 @@ What holds, precisely:
 """
 
 import logging
-import os
 import random
-import secrets
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from serviceopus.core import leases
 from serviceopus.dispatch.models import Visit
 from serviceopus.dispatch.status import FINAL
 
@@ -58,11 +56,6 @@ LEASE_RAN_OUT = "The worker stopped while sending it, on every attempt; it may o
 ERROR_MAX_CHARS = 300
 
 
-def new_worker_id() -> str:
-    """Unique per process, readable in the admin: host, pid and a random suffix (pids are reused)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
 def backoff(attempts: int) -> timedelta:
     """The wait before attempt `attempts + 1`: exponential, with jitter so that messages which failed
     together (a provider outage) do not all come back in the same second."""
@@ -72,43 +65,30 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _lease_end(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    return leases.lease_end(now, settings.OUTBOX_LEASE_SECONDS)
 
 
 # ---- claiming ----------------------------------------------------------------------------------------
 
 
 def claim(worker_id: str, limit: int) -> list[OutboxMessage]:
-    """Take up to `limit` due messages for `worker_id`: pending ones whose time has come, and sending ones
-    whose worker's lease ran out (it died mid-send), oldest first. One short transaction: on PostgreSQL
-    the rows are locked with SKIP LOCKED, so concurrent workers take different rows; on SQLite the
-    IMMEDIATE transaction holds the write lock from its start. A message whose lease ran out after its
-    last allowed attempt is marked failed instead of being sent once more (a message that kills the
-    worker every time must not stop the queue)."""
-    now = timezone.now()
-    expired = Q(status=S.SENDING, lease_until__lt=now)
-    due = Q(status=S.PENDING, next_attempt_at__lte=now) | expired
-    with transaction.atomic():
-        OutboxMessage.objects.filter(expired, attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(status=S.FAILED, lease_until=None, last_error=LEASE_RAN_OUT)
-        rows = OutboxMessage.objects.filter(due).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            rows = rows.select_for_update(skip_locked=True)
-        ids = list(rows.values_list("pk", flat=True)[:limit])
-        if ids:
-            OutboxMessage.objects.filter(due, pk__in=ids).update(
-                status=S.SENDING, lease_until=_lease_end(now), claimed_by=worker_id, attempts=F("attempts") + 1
-            )
-    if not ids:
-        return []
-    return list(OutboxMessage.objects.filter(pk__in=ids, status=S.SENDING, claimed_by=worker_id).order_by("next_attempt_at", "id"))
+    """Take up to `limit` due messages for `worker_id` (core/leases.py: due pending ones, and sending
+    ones whose worker's lease ran out); one whose lease ran out after its last allowed attempt is failed."""
+    return leases.claim(
+        OutboxMessage,
+        worker_id=worker_id,
+        limit=limit,
+        waiting=S.PENDING,
+        claimed=S.SENDING,
+        lease_seconds=settings.OUTBOX_LEASE_SECONDS,
+        max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        exhausted={"status": S.FAILED, "last_error": LEASE_RAN_OUT},
+    )
 
 
 def release(messages: Iterable[OutboxMessage], worker_id: str) -> int:
     """Give claimed messages back unsent (a worker asked to stop): pending again, the attempt not counted."""
-    ids = [m.pk for m in messages]
-    return OutboxMessage.objects.filter(pk__in=ids, status=S.SENDING, claimed_by=worker_id).update(
-        status=S.PENDING, lease_until=None, claimed_by="", attempts=F("attempts") - 1
-    )
+    return leases.release(OutboxMessage, list(messages), worker_id=worker_id, waiting=S.PENDING, claimed=S.SENDING)
 
 
 # ---- sending -----------------------------------------------------------------------------------------

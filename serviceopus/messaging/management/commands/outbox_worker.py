@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections, connections
 
-from serviceopus.messaging.delivery import deliver_due, new_worker_id
+from serviceopus.core.leases import new_worker_id
+from serviceopus.messaging.delivery import deliver_due
 
 log = logging.getLogger("serviceopus.messaging.worker")
 
