@@ -10,11 +10,12 @@ def _add_once(hooks: list, hook: object) -> None:
 def install() -> None:
     from serviceopus.billing.actions.invoices import INVOICE_ISSUED_HOOKS
     from serviceopus.billing.actions.payments import PAYMENT_RECORDED_HOOKS
+    from serviceopus.billing.pricing import COVERAGE_PROVIDERS
     from serviceopus.closeout.actions.job_lock import BLOCKER_OPENED_HOOKS
     from serviceopus.dispatch.actions import VISIT_TRANSITION_HOOKS
     from serviceopus.jobs.actions import JOB_CREATED_HOOKS, TRANSITION_HOOKS
 
-    from . import events
+    from . import agreement_billing, events
 
     _add_once(JOB_CREATED_HOOKS, events.job_created)
     _add_once(TRANSITION_HOOKS, events.job_moved)
@@ -22,3 +23,4 @@ def install() -> None:
     _add_once(BLOCKER_OPENED_HOOKS, events.blocker_opened)
     _add_once(INVOICE_ISSUED_HOOKS, events.invoice_issued)
     _add_once(PAYMENT_RECORDED_HOOKS, events.payment_recorded)
+    _add_once(COVERAGE_PROVIDERS, agreement_billing.agreement_coverage)

@@ -14,10 +14,10 @@ from serviceopus.accounts.models import User
 from serviceopus.core.money import format_cents
 from serviceopus.crew.models import Technician
 from serviceopus.jobs.actions import lock_job
-from serviceopus.jobs.models import BillingType, Job, LineItem
+from serviceopus.jobs.models import Job, LineItem
 
 from ..models import BillingSettings, Estimate, LabourRate
-from ..pricing import BILLING_RULES, labour_amount, round_half_up
+from ..pricing import BILLING_RULES, coverage_for, labour_amount, round_half_up
 from .bookkeeping import job_event, require
 
 
@@ -34,9 +34,8 @@ def _labour_cost(job: Job) -> int:
 
 def _revenue(job: Job, lines: list[LineItem]) -> int:
     rule = BILLING_RULES[job.billing_type]
-    covered = set(rule.covered_kinds)
-    if job.billing_type == BillingType.AGREEMENT and BillingSettings.current().agreement_covers_materials:
-        covered.add("material")
+    # A limited coverage is not modelled here: the estimate counts covered kinds as earning nothing.
+    covered = coverage_for([job], BillingSettings.current())[job.pk].kinds
     revenue = sum(line.total_cents for line in lines if line.kind not in covered)
     if rule.bill_time and "time" not in covered:
         rate = LabourRate.objects.filter(billing_type=job.billing_type).values_list("hourly_rate_cents", flat=True).first() or 0
