@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR
@@ -9,10 +10,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = BASE_DIR / "var" / "test-media"
+# TEST_MEDIA_ROOT keeps two test runs side by side (scripts/test.sh) out of each other's files.
+MEDIA_ROOT = Path(os.environ.get("TEST_MEDIA_ROOT") or BASE_DIR / "var" / "test-media")
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Texts a test sends through the default (recording) provider stay out of the demo's var/sms.
-SMS_RECORD_PATH = str(BASE_DIR / "var" / "test-sms")
+SMS_RECORD_PATH = str(MEDIA_ROOT.parent / "test-sms") if os.environ.get("TEST_MEDIA_ROOT") else str(BASE_DIR / "var" / "test-sms")
 if os.environ.get("DATABASE_URL", "") == "":
     # A file, not :memory:, so that threaded tests really share one database and its locks.
     # TEST_SQLITE_PATH lets two test runs on one machine keep apart.
