@@ -31,6 +31,6 @@ def extend_world(world: dict) -> None:
 
 def kwargs(name: str, world: dict, role: str) -> dict:
     """URL kwargs for one of these rows ({} when the name is not one of them)."""
-    if not name.startswith("automation:") or name in ("automation:plans", "automation:plan_create"):
+    if name not in MATRIX or name in ("automation:plans", "automation:plan_create"):
         return {}
     return {"plan_id": world["agreement"].pk}

@@ -22,6 +22,9 @@ from tests import (
     matrix_inventory_phone,
     matrix_inventory_purchasing,
     matrix_messaging,
+    matrix_rules,
+    matrix_tasks,
+    matrix_webhooks,
 )
 from tests.factories import AssetFactory, ContactFactory, JobFactory, LineItemFactory, LocationFactory, VisitFactory
 
@@ -124,6 +127,9 @@ MATRIX_PARTS = (
     matrix_billing_finance,
     matrix_messaging,
     matrix_dependencies,
+    matrix_rules,
+    matrix_tasks,
+    matrix_webhooks,
     matrix_automation,
 )
 for part in MATRIX_PARTS:

@@ -168,3 +168,11 @@ OUTBOX_BACKOFF_MAX_SECONDS = int(env_str("OUTBOX_BACKOFF_MAX_SECONDS", "3600"))
 PORTAL_TOKEN_FAILURE_LIMIT = 20
 # The public address of the site, for links in emails and texts (portal links).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# Automation (serviceopus/automation/worker.py): a workflow rule whose action fails is retried with the
+# event, backing off from AUTOMATION_BACKOFF_SECONDS, doubling, up to AUTOMATION_BACKOFF_MAX_SECONDS,
+# until AUTOMATION_MAX_ATTEMPTS; then the run is logged as given up (webhook deliveries have their own
+# retry rule: automation/webhooks/delivery.py).
+AUTOMATION_MAX_ATTEMPTS = int(env_str("AUTOMATION_MAX_ATTEMPTS", "6"))
+AUTOMATION_BACKOFF_SECONDS = int(env_str("AUTOMATION_BACKOFF_SECONDS", "30"))
+AUTOMATION_BACKOFF_MAX_SECONDS = int(env_str("AUTOMATION_BACKOFF_MAX_SECONDS", "3600"))

@@ -20,6 +20,8 @@ def navigation(request: HttpRequest) -> dict:
     if user.has_perm("messaging.message_customer"):
         # No unread count in the label: it would cost every page a query (see messaging.queries.unread_count).
         items.append(("Inbox", reverse("messaging:inbox"), "inbox"))
+    if user.has_perm("automation.work_tasks"):
+        items.append(("Tasks", reverse("automation:tasks"), "tasks"))
     if user.has_perm("customers.view_customers"):
         items.append(("Customers", reverse("customers:list"), "customers"))
     if user.has_perm("jobs.view_all_jobs"):
@@ -30,9 +32,12 @@ def navigation(request: HttpRequest) -> dict:
         items.append(("Purchasing", reverse("inventory:purchasing"), "purchasing"))
     if user.has_perm("inventory.view_stock"):
         items.append(("Stock", reverse("inventory:items"), "stock"))
+    if user.has_perm("automation.manage_rules"):
+        items.append(("Automation", reverse("automation:rules"), "automation"))
     if user.is_staff and user.has_perm("jobs.configure"):
         items.append(("Settings", reverse("admin:index"), "admin"))
-    return {"nav_items": items, "company_name": _company()}
+    # The header's alert bell fetches its unread count itself (automation:alert_count), after load.
+    return {"nav_items": items, "company_name": _company(), "alert_bell": user.has_perm("automation.view_alerts")}
 
 
 def _company() -> str:

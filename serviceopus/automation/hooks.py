@@ -24,3 +24,13 @@ def install() -> None:
     _add_once(INVOICE_ISSUED_HOOKS, events.invoice_issued)
     _add_once(PAYMENT_RECORDED_HOOKS, events.payment_recorded)
     _add_once(COVERAGE_PROVIDERS, agreement_billing.agreement_coverage)
+
+    # Follow-up tasks: an open one holds the job's close; the workspace's Tasks tab.
+    from serviceopus.jobs.guards import register_guard
+    from serviceopus.jobs.views.workspace import register_tab
+
+    from .guards import follow_up_guard
+    from .views.tasks import tasks_tab
+
+    register_guard(follow_up_guard)
+    register_tab("tasks", tasks_tab)

@@ -10,6 +10,7 @@ transaction holds the write lock from its start. No lock is held after it return
 """
 
 import os
+import random
 import secrets
 import socket
 from datetime import datetime, timedelta
@@ -23,6 +24,14 @@ from django.utils import timezone
 def new_worker_id() -> str:
     """Unique per process, readable in the admin: host, pid and a random suffix (pids are reused)."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def backoff(attempts: int, *, base_seconds: int, max_seconds: int) -> timedelta:
+    """The wait before attempt `attempts + 1`: `base_seconds` doubling per attempt, at most
+    `max_seconds`, jittered so that rows which failed together (a server down) do not all come back in
+    the same second."""
+    capped = min(base_seconds * 2 ** max(attempts - 1, 0), max_seconds)
+    return timedelta(seconds=capped * random.uniform(0.75, 1.0))
 
 
 def lease_end(now: datetime, seconds: int) -> datetime:

@@ -29,7 +29,6 @@ What holds, precisely:
 """
 
 import logging
-import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -57,11 +56,7 @@ ERROR_MAX_CHARS = 300
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait before attempt `attempts + 1`: exponential, with jitter so that messages which failed
-    together (a provider outage) do not all come back in the same second."""
-    base = settings.OUTBOX_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)
-    capped = min(base, settings.OUTBOX_BACKOFF_MAX_SECONDS)
-    return timedelta(seconds=capped * random.uniform(0.75, 1.0))
+    return leases.backoff(attempts, base_seconds=settings.OUTBOX_BACKOFF_SECONDS, max_seconds=settings.OUTBOX_BACKOFF_MAX_SECONDS)
 
 
 def _lease_end(now: datetime) -> datetime:

@@ -9,11 +9,12 @@ from playwright.sync_api import Page, expect
 PASSWORD = "pass-123-word"
 
 # persona fixture → (landing path, page heading, the main navigation's entries in order)
-OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Inbox", "Customers", "Agreements", "Purchasing", "Stock"]
+OFFICE_NAV = ["Dashboard", "Jobs", "Board", "Dispatch", "Schedule", "Inbox", "Tasks", "Customers", "Agreements", "Purchasing", "Stock"]
 # Invoices, for those who may see billing (not the dispatcher), after Agreements.
-BILLING_NAV = [*OFFICE_NAV[:8], "Invoices", *OFFICE_NAV[8:]]
+BILLING_NAV = [*OFFICE_NAV[:9], "Invoices", *OFFICE_NAV[9:]]
 ROLES = {
-    "owner": ("/", "Today at a glance", [*BILLING_NAV, "Settings"]),
+    # Workflow rules and webhooks (Automation) are the owner's.
+    "owner": ("/", "Today at a glance", [*BILLING_NAV, "Automation", "Settings"]),
     "manager": ("/", "Today at a glance", BILLING_NAV),
     "dispatcher": ("/", "Today at a glance", OFFICE_NAV),
     "office": ("/", "Today at a glance", BILLING_NAV),

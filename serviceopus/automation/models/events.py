@@ -27,6 +27,8 @@ class EventType(models.TextChoices):
     JOB_OVERDUE = "job.overdue", "Job overdue"
     VISIT_PAUSED_LONG = "visit.paused_long", "Visit paused longer than N minutes"
     INVOICE_UNPAID = "invoice.unpaid", "Invoice unpaid N days"
+    # Sent by an admin to test a webhook; no rule acts on it.
+    PING = "ping", "Test ping"
 
 
 TIME_BASED = frozenset({EventType.VISIT_LATE, EventType.JOB_OVERDUE, EventType.VISIT_PAUSED_LONG, EventType.INVOICE_UNPAID})

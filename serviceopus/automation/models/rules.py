@@ -1,7 +1,7 @@
 """Workflow rules (trigger → conditions → actions, configured by an admin) and their run log.
 
 The trigger, its parameters, the conditions and the actions are JSON checked by automation/rules/spec.py
-on every save (rule_save refuses an invalid rule with the reason); the engine (rules/engine.py) reads
+on every save (rules/editing.py refuses an invalid rule with the reason); the engine (rules/engine.py) reads
 them back only through that module, so what is stored is what the form accepted.
 """
 

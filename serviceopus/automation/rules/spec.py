@@ -288,7 +288,9 @@ def _recipient(a: dict[str, Any]) -> dict[str, Any]:
     if bool(role) == (user is not None):
         raise ValueError("choose a role or a user, one of the two")
     if role:
-        return {"to_role": _choice(role, tuple(Role.choices), "The role")}
+        # Alerts and tasks are the office's: technicians have no alert centre and no task list.
+        office_roles = tuple(c for c in Role.choices if c[0] != Role.TECHNICIAN)
+        return {"to_role": _choice(role, office_roles, "The role")}
     if not User.objects.filter(pk=user, is_active=True).exclude(role=Role.TECHNICIAN).exists():
         raise ValueError("choose an active office user")
     return {"to_user": user}

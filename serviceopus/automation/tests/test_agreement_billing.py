@@ -35,7 +35,9 @@ def _first_job(manager, w, **plan):  # type: ignore[no-untyped-def]
 
 
 def _add(manager, job, kind, cents, description=None):  # type: ignore[no-untyped-def]
-    return job_actions.line_item_add(actor=manager, job_id=job.pk, kind=kind, description=description or f"{kind} work", quantity=Decimal(1), unit_price_cents=cents)
+    return job_actions.line_item_add(
+        actor=manager, job_id=job.pk, kind=kind, description=description or f"{kind} work", quantity=Decimal(1), unit_price_cents=cents
+    )
 
 
 def _lines(job):  # type: ignore[no-untyped-def]
@@ -55,7 +57,7 @@ def test_covered_kinds_come_from_the_agreement(manager, w, tax):  # type: ignore
 
 
 def test_covered_value_past_the_limit_is_charged_with_an_adjustment(manager, w, tax):  # type: ignore[no-untyped-def]
-    made, job = _first_job(manager, w, covered_kinds=["service", "labour"], not_to_exceed_cents=15000, price_cents=0)
+    _made, job = _first_job(manager, w, covered_kinds=["service", "labour"], not_to_exceed_cents=15000, price_cents=0)
     _add(manager, job, "service", 10000, "Tune-up")
     _add(manager, job, "labour", 8000, "Extra hour")  # only 5000 of the limit is left for it
     _add(manager, job, "fee", 2000, "Trip fee")  # not covered at all
@@ -72,7 +74,7 @@ def test_covered_value_past_the_limit_is_charged_with_an_adjustment(manager, w, 
 
 
 def test_the_limit_counts_what_earlier_invoices_of_the_job_covered(manager, w, tax, owner):  # type: ignore[no-untyped-def]
-    made, job = _first_job(manager, w, covered_kinds=["service"], not_to_exceed_cents=15000, price_cents=0)
+    _made, job = _first_job(manager, w, covered_kinds=["service"], not_to_exceed_cents=15000, price_cents=0)
     _add(manager, job, "service", 10000, "First visit")
     Job.objects.filter(pk=job.pk).update(status=JobStatus.IN_PROGRESS)  # setup: invoicing is not what is tested
     invoice = invoice_create(actor=owner, job_ids=[job.pk])
@@ -82,13 +84,13 @@ def test_the_limit_counts_what_earlier_invoices_of_the_job_covered(manager, w, t
 
 
 def test_no_limit_covers_everything_of_the_covered_kinds(manager, w, tax):  # type: ignore[no-untyped-def]
-    made, job = _first_job(manager, w, covered_kinds=["service"], not_to_exceed_cents=None, price_cents=0)
+    _made, job = _first_job(manager, w, covered_kinds=["service"], not_to_exceed_cents=None, price_cents=0)
     _add(manager, job, "service", 900000)
     assert _lines(job) == [("service", 0, True, 900000)]
 
 
 def test_the_visit_price_is_charged_as_a_fee(manager, w, tax):  # type: ignore[no-untyped-def]
-    made, job = _first_job(manager, w, covered_kinds=["service", "labour"], not_to_exceed_cents=None, price_cents=12500)
+    _made, job = _first_job(manager, w, covered_kinds=["service", "labour"], not_to_exceed_cents=None, price_cents=12500)
     assert _lines(job) == [("fee", 12500, False, 12500)]
 
 
@@ -102,7 +104,7 @@ def test_agreement_jobs_not_from_a_plan_keep_the_billing_type_default(manager, w
 
 
 def test_a_recurring_job_is_billed_by_its_own_billing_type(manager, w, tax):  # type: ignore[no-untyped-def]
-    made, job = _first_job(manager, w, kind=PlanKind.RECURRING)
+    _made, job = _first_job(manager, w, kind=PlanKind.RECURRING)
     assert job.billing_type == w["job_type"].default_billing_type
     _add(manager, job, "service", 10000)
     assert _lines(job)[0][:3] == ("service", 10000, False)

@@ -22,6 +22,7 @@ TABS = [
     "time",
     "notes",
     "messages",
+    "tasks",
     "dependencies",
     "signatures",
     "quality",

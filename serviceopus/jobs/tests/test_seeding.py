@@ -68,7 +68,9 @@ def assert_jobs_follow_their_visits() -> None:
         assigned[job_id].add(tech_id)
     assert assigned == crews
     first = dict(Visit.objects.filter(status__in=ACTIVE).values_list("job_id").annotate(at=Min("scheduled_start")))
-    assert {j: at for j, at in Job.objects.values_list("id", "next_visit_at") if at or j in first} == first
+    # Jobs an agreement generated ahead carry the date they are wanted, before anyone books their visit.
+    booked = Job.objects.filter(plan_occurrence__isnull=True)
+    assert {j: at for j, at in booked.values_list("id", "next_visit_at") if at or j in first} == first
 
 
 def assert_field_history(visit: Visit) -> None:
@@ -175,7 +177,11 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
     for visit in Visit.objects.filter(status=VisitStatus.COMPLETED, outcome="finished").prefetch_related("crew", "time_entries")[:40]:
         assert_field_history(visit)
     assert not Job.objects.filter(status=JobStatus.NEW, visits__isnull=False).exists(), "new jobs wait for their first visit"
-    assert Job.objects.filter(status=JobStatus.NEW).count() == 40
+    # STATUS_MIX's new jobs, and those the demo's service agreements generated ahead (automation.seeding).
+    assert Job.objects.filter(status=JobStatus.NEW, plan_occurrence__isnull=True).count() == 40
+    generated = Job.objects.filter(plan_occurrence__isnull=False)
+    assert generated.exists()
+    assert set(generated.values_list("status", flat=True)) == {JobStatus.NEW}
     assert Visit.objects.filter(status=VisitStatus.UNSCHEDULED, return_of__isnull=False).exists(), "a return visit to book"
     assert not VisitEvent.objects.filter(at__gt=now).exists()
     assert not TimeEntry.objects.filter(start__gt=now).exists()
@@ -186,12 +192,26 @@ def test_seed_demo_builds_a_company_in_every_status_and_is_skipped_once_jobs_exi
     ).exists()
 
     assert_demo_billing(now)
+    assert_demo_automation(now)
 
     before = snapshot()
     again = run("seed_demo", "--if-empty")
     assert snapshot() == before
     assert "already has jobs" in again
     assert "dispatcher" in again, "the accounts are shown on every start"
+
+
+def assert_demo_automation(now: datetime) -> None:
+    """Agreements with their jobs ahead, rules set up, tasks of every kind of due date, unread alerts; the
+    history's events recorded as processed, so no rule acts on last month's work."""
+    from serviceopus.automation.models import Alert, AutomationEvent, EventStatus, FollowUpTask, PlanKind, RecurringPlan, WorkflowRule
+
+    assert set(RecurringPlan.objects.values_list("kind", flat=True)) == {PlanKind.AGREEMENT, PlanKind.RECURRING}
+    assert WorkflowRule.objects.filter(enabled=True).count() == 4
+    assert not AutomationEvent.objects.exclude(status=EventStatus.DONE).exists()
+    dues = {task.due_date and (task.due_date - now.date()).days for task in FollowUpTask.objects.all()}
+    assert {-2, 0, 3, None} == dues
+    assert Alert.objects.filter(read_at__isnull=True).exists()
 
 
 SMALL_BENCH = ("--bench-day", "2026-03-11", "--bench-technicians", "8", "--bench-visits", "60", "--technicians", "12")

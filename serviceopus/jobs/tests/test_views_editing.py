@@ -342,6 +342,7 @@ def test_every_placeholder_tab_says_what_will_appear(client_as, dispatcher, job)
         "Time",
         "Notes",
         "Messages",
+        "Tasks",
         "Dependencies",
         "Signatures",
         "Quality",

@@ -33,6 +33,7 @@ TABS: list[tuple[str, str]] = [
     ("time", "Time"),
     ("notes", "Notes"),
     ("messages", "Messages"),
+    ("tasks", "Tasks"),
     ("dependencies", "Dependencies"),
     ("signatures", "Signatures"),
     ("quality", "Quality"),

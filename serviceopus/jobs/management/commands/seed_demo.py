@@ -20,6 +20,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from serviceopus.accounts.models import User
+from serviceopus.automation.seeding import ensure_automation
 from serviceopus.billing.models import Estimate
 from serviceopus.billing.seeding import BilledJob, bill_demo_jobs, date_trigger_drafts, ensure_billing
 from serviceopus.closeout.seeding import ensure_closeout
@@ -144,6 +145,7 @@ class DemoBuilder:
         ensure_closeout(self.rng, office=self.office, now=self.now)
         ensure_inventory(self.rng, office=self.office, now=self.now)
         ensure_messaging(office=self.office, dispatcher=self.dispatcher, now=timezone.now())
+        ensure_automation(users=self.company.users, today=self.today, now=timezone.now())
         # Covered work (warranty, a plan visit) closes as its zero invoice is issued: count what happened.
         actual = Counter(Job.objects.values_list("status", flat=True))
         return {s: actual[s] for s in STATUS_MIX}
