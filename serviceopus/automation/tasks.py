@@ -62,6 +62,18 @@ def _clean_due(fields: dict[str, str], due_date: object) -> None:
         fields["due_date"] = "Enter a date."
 
 
+def _clean_task(title: object, notes: object, owner_id: int | None, owner_role: str, due_date: object, *, refused: str) -> tuple[str, str, User | None]:
+    """A task's fields as stored, or InvalidInput with every field error at once (`refused` says what)."""
+    fields: dict[str, str] = {}
+    title = _clean_text(fields, "title", title, TITLE_MAX, required="Say what needs doing.")
+    notes = _clean_text(fields, "notes", notes, NOTES_MAX)
+    owner = _clean_owner(fields, owner_id, owner_role)
+    _clean_due(fields, due_date)
+    if fields:
+        raise InvalidInput(refused, fields)
+    return str(title), str(notes), owner
+
+
 def _whom(owner: User | None, owner_role: str) -> str:
     return owner.display_name if owner else Role(owner_role).label if owner_role else "nobody"
 
@@ -86,13 +98,7 @@ def task_create(
     """A follow-up task on a job, for a person or a role. The job's timeline says who asked for it.
     While it is open the job cannot be closed. Raises InvalidInput with every field error at once."""
     _require(actor, "create")
-    fields: dict[str, str] = {}
-    title = _clean_text(fields, "title", title, TITLE_MAX, required="Say what needs doing.")
-    notes = _clean_text(fields, "notes", notes, NOTES_MAX)
-    owner = _clean_owner(fields, owner_id, owner_role)
-    _clean_due(fields, due_date)
-    if fields:
-        raise InvalidInput("The task was not created.", fields)
+    title, notes, owner = _clean_task(title, notes, owner_id, owner_role, due_date, refused="The task was not created.")
     with transaction.atomic():
         job = Job.objects.filter(pk=job_id).first()
         if job is None:
@@ -113,13 +119,7 @@ def task_update(
     was read at: if the task changed since, ConflictError "stale" and nothing changes (the update is
     conditional on it). The timeline records what changed, when anything did."""
     _require(actor, "edit")
-    fields: dict[str, str] = {}
-    title = _clean_text(fields, "title", title, TITLE_MAX, required="Say what needs doing.")
-    notes = _clean_text(fields, "notes", notes, NOTES_MAX)
-    owner = _clean_owner(fields, owner_id, owner_role)
-    _clean_due(fields, due_date)
-    if fields:
-        raise InvalidInput("The task was not saved.", fields)
+    title, notes, owner = _clean_task(title, notes, owner_id, owner_role, due_date, refused="The task was not saved.")
     with transaction.atomic():
         task = FollowUpTask.objects.select_related("owner").filter(pk=task_id).first()
         if task is None:

@@ -6,10 +6,11 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from serviceopus.automation.webhooks import signing
+from tests.local_http import LocalHttpServer
 
 
 class Headers(dict):
@@ -51,7 +52,7 @@ class _Plan:
     hang: list[float] = field(default_factory=list)  # pauses before answering the next requests
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalHttpServer):
     """Accepts POSTs on any path. `secret` is the subscription's (set it once the subscription exists;
     `secrets` holds one per path when several subscriptions share the receiver); a request whose
     signature does not verify is answered 401, like a real receiver."""
@@ -63,21 +64,10 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._plan = _Plan()
         self._received: list[Received] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__()
 
     def url(self, path: str = "/hooks") -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return self.address(path)
 
     def answer_next(self, *statuses: int) -> None:
         with self._lock:
@@ -126,18 +116,3 @@ class WebhookReceiver:
             handler.wfile.write(answer)
         except (BrokenPipeError, ConnectionResetError):  # the sender gave up waiting
             pass
-
-    def start(self) -> "WebhookReceiver":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "WebhookReceiver":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -14,10 +14,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.local_http import LocalHttpServer
 
 # aiosmtpd logs every SMTP command at INFO; a failing test's output should show ours.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -136,7 +138,7 @@ class _Plan:
     slow: list[float] = field(default_factory=list)  # extra pauses for the next requests
 
 
-class SmsProviderFake:
+class SmsProviderFake(LocalHttpServer):
     """An HTTP SMS provider on 127.0.0.1. Accepts POST {"to","from","body"} with `Authorization: Bearer
     <token>` and an Idempotency-Key; the first request with a key sends the text and answers {"id": …},
     a repeat answers the same id and sends nothing. `fail_next(n, status)` answers the next n requests
@@ -151,22 +153,11 @@ class SmsProviderFake:
         self._ids = itertools.count(1)
         self.requests: list[SmsRequest] = []
         self.delivered: dict[str, dict[str, Any]] = {}  # Idempotency-Key → {"id", "to", "from", "body"}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/messages"
+        return self.address("/messages")
 
     def fail_next(self, n: int, status: int = 500) -> None:
         with self._lock:
@@ -213,18 +204,3 @@ class SmsProviderFake:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting, or was killed
             pass
-
-    def start(self) -> "SmsProviderFake":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "SmsProviderFake":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
