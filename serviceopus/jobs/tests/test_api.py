@@ -84,8 +84,9 @@ def test_list_filters_by_type_technician_tag_and_dates(dispatcher, tech_a):
 
 
 def test_list_searches_number_customer_address_and_scope(dispatcher):
-    smith = JobFactory(location=LocationFactory(customer=CustomerFactory(name="Smith Bakery")), scope="Oven thermostat")
-    JobFactory(scope="Leaking tap")
+    smith = JobFactory(location=LocationFactory(customer=CustomerFactory(name="Smith Bakery"), street="12 Elm Street"), scope="Oven thermostat")
+    # Fixed names and address: random ones ("Smith Street", "Jane Smith") would match too.
+    JobFactory(location=LocationFactory(customer=CustomerFactory(name="Jones Dental"), street="4 Oak Avenue"), scope="Leaking tap")
     api = api_client(dispatcher)
     assert _ids(api.get("/jobs", {"q": "smith"})) == [smith.pk]
     assert _ids(api.get("/jobs", {"q": "thermo"})) == [smith.pk]
