@@ -1,5 +1,6 @@
 """A real HTTP server on a random loopback port, served from a thread: the far side of code that calls
-out (an SMS provider, a webhook receiver). A subclass answers each POST in `_handle(handler)`."""
+out (an SMS provider, a webhook receiver, a routing server). A subclass answers each request, POST or
+GET, in `_handle(handler)` (`handler.command` says which)."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +13,9 @@ class LocalHttpServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                server._handle(self)
+
+            def do_GET(self) -> None:
                 server._handle(self)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output

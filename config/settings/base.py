@@ -176,3 +176,12 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 AUTOMATION_MAX_ATTEMPTS = int(env_str("AUTOMATION_MAX_ATTEMPTS", "6"))
 AUTOMATION_BACKOFF_SECONDS = int(env_str("AUTOMATION_BACKOFF_SECONDS", "30"))
 AUTOMATION_BACKOFF_MAX_SECONDS = int(env_str("AUTOMATION_BACKOFF_MAX_SECONDS", "3600"))
+
+# Route planning (serviceopus/dispatch/planner/travel.py). Without PLANNER_OSRM_URL, travel is the
+# straight-line distance × PLANNER_ROAD_FACTOR (roads are rarely straight; 1.3 is a common urban value)
+# driven at PLANNER_SPEED_KMH on average, stops and lights included. With it, travel times and distances
+# come from that OSRM server's table service, which must answer within PLANNER_OSRM_TIMEOUT seconds.
+PLANNER_ROAD_FACTOR = float(env_str("PLANNER_ROAD_FACTOR", "1.3"))
+PLANNER_SPEED_KMH = float(env_str("PLANNER_SPEED_KMH", "40"))
+PLANNER_OSRM_URL = env_str("PLANNER_OSRM_URL", "")
+PLANNER_OSRM_TIMEOUT = float(env_str("PLANNER_OSRM_TIMEOUT", "10"))

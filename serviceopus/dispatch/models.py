@@ -142,3 +142,21 @@ class VisitEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_id}: {self.from_status} → {self.to_status}"
+
+
+class TravelMatrix(models.Model):
+    """A travel matrix the planner asked a provider for (dispatch/planner/travel.py `cached_matrix`), kept
+    in the database so that every process planning the same day reuses it. `key` covers the provider,
+    the day and the places in order; old days are dropped by `forget_matrices`."""
+
+    key = models.CharField(max_length=64, unique=True)
+    day = models.DateField()
+    seconds = models.JSONField(help_text="n×n whole seconds, row = from, column = to.")
+    metres = models.JSONField(help_text="n×n whole metres.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="travelmatrix_day")]
+
+    def __str__(self) -> str:
+        return f"Travel matrix {self.day} ({len(self.seconds)} places)"
