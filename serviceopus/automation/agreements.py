@@ -16,6 +16,7 @@ from django.utils import timezone
 from serviceopus.accounts.models import User
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from serviceopus.core.models import next_in_sequence
+from serviceopus.core.text import clean_text
 from serviceopus.customers.models import Asset, Customer, Location
 from serviceopus.dispatch.models import Visit
 from serviceopus.dispatch.status import VisitStatus
@@ -63,17 +64,6 @@ def _require(actor: User) -> None:
         raise DomainError("forbidden", "Only managers may set up agreements and recurring jobs.")
 
 
-def _text(fields: dict[str, str], name: str, value: Any, limit: int, *, required: bool = True) -> str:
-    value = (value or "").strip()
-    if "\x00" in value:
-        fields[name] = "Text must not contain NUL characters."
-    elif required and not value:
-        fields[name] = "This field is required."
-    elif len(value) > limit:
-        fields[name] = f"At most {limit} characters."
-    return value
-
-
 def clean_plan(kind: str, customer: Customer | None, data: dict[str, Any]) -> dict[str, Any]:
     """Check a whole plan (create, or an edit merged onto the current values); raises InvalidInput with
     every field error at once. Returns the cleaned values."""
@@ -83,8 +73,8 @@ def clean_plan(kind: str, customer: Customer | None, data: dict[str, Any]) -> di
         fields["kind"] = "Choose agreement or recurring job."
     if customer is None:
         fields["customer"] = "Choose a customer."
-    out["name"] = _text(fields, "name", data.get("name"), 200)
-    out["scope"] = _text(fields, "scope", data.get("scope"), 10000)
+    out["name"] = clean_text(fields, "name", data.get("name"), max_length=200, required=True)
+    out["scope"] = clean_text(fields, "scope", data.get("scope"), max_length=10000, required=True)
     if data.get("status") not in PlanStatus.values:
         fields["status"] = "Choose active, paused or ended."
     job_type = data.get("job_type")
