@@ -185,3 +185,6 @@ PLANNER_ROAD_FACTOR = float(env_str("PLANNER_ROAD_FACTOR", "1.3"))
 PLANNER_SPEED_KMH = float(env_str("PLANNER_SPEED_KMH", "40"))
 PLANNER_OSRM_URL = env_str("PLANNER_OSRM_URL", "")
 PLANNER_OSRM_TIMEOUT = float(env_str("PLANNER_OSRM_TIMEOUT", "10"))
+# How long "Plan day" searches (seconds): the first plan comes within a second or two, the rest of the
+# time improves it.
+PLANNER_TIME_LIMIT = float(env_str("PLANNER_TIME_LIMIT", "20"))
