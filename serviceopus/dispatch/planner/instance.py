@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .model import Problem, VisitInput
+from .model import Problem, TechnicianInput, VisitInput
 from .travel import Matrix
 
 # A `must` visit outweighs any number of optional ones on a day of field work (250 urgent visits weigh
@@ -29,6 +29,10 @@ MUST_FACTOR = 1_000
 
 # Skill ids at and above this stand for "locked to vehicle k" (LOCK_SKILL_BASE + k).
 LOCK_SKILL_BASE = 1 << 40
+
+
+# A skill no vehicle has: a visit locked to a technician who cannot work carries it.
+NOBODY = LOCK_SKILL_BASE - 1
 
 
 def lock_skill(vehicle_index: int) -> int:
@@ -99,11 +103,28 @@ def job_weight(visit: VisitInput) -> int:
     return visit.weight * (MUST_FACTOR if visit.must else 1)
 
 
+def _break(tech: TechnicianInput, overtime: bool) -> tuple[datetime, datetime, int] | bool | None:
+    """The technician's break clamped to the shift: (earliest start, latest end, seconds), None when
+    there is no break, False when the break cannot be taken inside the shift (then the technician can
+    serve nothing: a route with visits must hold the break)."""
+    bw = tech.break_window
+    if bw is None:
+        return None
+    assert tech.shift_start is not None
+    assert tech.shift_end is not None
+    early = max(bw.earliest_start, tech.shift_start)
+    late = bw.latest_end if overtime else min(bw.latest_end, tech.shift_end)
+    if late - early < bw.length:
+        return False
+    return early, late, bw.minutes * 60
+
+
 def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput]) -> Instance:
     """The instance for `visits` (the ones `pre_check` let through) on the working technicians of
-    `problem`. Vehicles are the technicians with a shift, in the problem's order; jobs are `visits` in
-    the given order. Time 0 is the earliest shift start (or window start)."""
-    working = [t for t in problem.technicians if t.works]
+    `problem` who can take their break inside their shift (others can serve nothing). Vehicles are
+    those technicians in the problem's order; jobs are `visits` in the given order. Time 0 is the
+    earliest shift start (or window start)."""
+    working = [t for t in problem.technicians if t.works and _break(t, problem.allow_overtime) is not False]
     starts = [t.shift_start for t in working if t.shift_start is not None] + [v.window_start for v in visits]
     origin = min(starts) if starts else datetime.combine(problem.day, datetime.min.time()).astimezone()
     vehicle_index = {tech.id: k for k, tech in enumerate(working)}
@@ -111,10 +132,8 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
     for k, tech in enumerate(working):
         assert tech.shift_start is not None
         assert tech.shift_end is not None
-        rest = None
-        if tech.break_window is not None:
-            bw = tech.break_window
-            rest = (_seconds(origin, bw.earliest_start), _seconds(origin, bw.latest_end), bw.minutes * 60)
+        rest = _break(tech, problem.allow_overtime)
+        assert rest is not False
         vehicles.append(
             Vehicle(
                 id=tech.id,
@@ -122,7 +141,7 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
                 end=matrix.index(tech.end_place),
                 shift=(_seconds(origin, tech.shift_start), _seconds(origin, tech.shift_end)),
                 skills=frozenset(tech.skill_ids) | {lock_skill(k)},
-                break_window=rest,
+                break_window=(_seconds(origin, rest[0]), _seconds(origin, rest[1]), rest[2]) if rest is not None else None,
             )
         )
     jobs = []
@@ -130,7 +149,8 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
         assert visit.place is not None, "pre_check keeps visits without coordinates out"
         skills = set(visit.required_skill_ids)
         if visit.locked_technician_id is not None:
-            skills.add(lock_skill(vehicle_index[visit.locked_technician_id]))
+            # Locked to a technician who cannot work today: a skill nobody has.
+            skills.add(lock_skill(vehicle_index[visit.locked_technician_id]) if visit.locked_technician_id in vehicle_index else NOBODY)
         if visit.locked_start is not None:
             window = (_seconds(origin, visit.locked_start),) * 2
         else:

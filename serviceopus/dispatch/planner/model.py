@@ -33,6 +33,7 @@ class Reason(StrEnum):
     WINDOW_CANNOT_BE_MET = "window_cannot_be_met"
     SHIFT_TOO_SHORT = "shift_too_short"
     NOT_PLANNED = "not_planned"
+    BLOCKED_BY_PARTS = "blocked_by_parts"
 
 
 REASON_TEXT: dict[Reason, str] = {
@@ -43,6 +44,7 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.WINDOW_CANNOT_BE_MET: "No technician's shift leaves room to start the visit inside its arrival window.",
     Reason.SHIFT_TOO_SHORT: "The visit is longer than the shift of every technician who could take it.",
     Reason.NOT_PLANNED: "No route had room for it without leaving out visits that count for more.",
+    Reason.BLOCKED_BY_PARTS: "The job's materials are not on hand yet, so the visit cannot be planned.",
 }
 
 # Priority 1 (low) … 4 (urgent), as jobs.models.Priority. Doubling per step: one urgent visit outweighs

@@ -3,18 +3,20 @@ best valid plan.
 
 Why this combination (measured in bench/routing.py, see docs/planning.md): VROOM models every rule of a
 field day natively (skills, windows, shifts, breaks, priorities, optional and locked visits) and returns a
-good plan in well under a second, but stops there; PyVRP's iterated local search finds much shorter
+good plan in about a second, but stops there; PyVRP's iterated local search finds much shorter
 routes when given time but has neither skills nor breaks. So:
 1. "first plan" — VROOM at its lowest exploration level: a feasible plan in about a second for 30
    technicians and 250 visits.
-2. "vroom" — VROOM at exploration level 2 (or 1), when the budget leaves room for it (a cut-short VROOM
+2. "deeper search" — VROOM at exploration level 2 (or 1), when the budget leaves room for it (a cut-short VROOM
    run is worse than a finished shallower one, so the level is chosen to finish).
-3. "improving" — PyVRP seeded with the best plan so far, skills as routing profiles, for the rest of the
+3. "completing" — only when nearly every visit is served: PyVRP with every servable visit required,
+   which closes the last gaps far better than prizes do (and then shortens the routes).
+4. "improving" — PyVRP seeded with the best plan so far, skills as routing profiles, for the rest of the
    budget.
 After each stage the routes are timed by `timing.schedule` (which knows the breaks), repaired where the
 solver's model was looser than ours, topped up by inserting any job that still fits, and scored: most
 priority weight served, then least distance. A stage's plan replaces the best only when it scores
-better, so the result is never worse than VROOM's alone, and every plan returned is checked by the
+better, so the result is never worse than its VROOM stages, and every plan returned is checked by the
 validator. A cancel or the time limit stops PyVRP's search at once and skips the stages not begun (a
 VROOM pass, a few seconds at most, runs to its end); the best plan so far is returned.
 """
@@ -40,7 +42,7 @@ VROOM_LEVELS = ((2, 6), (1, 2))
 
 @dataclass(frozen=True)
 class Progress:
-    stage: str  # for people: "first plan", "vroom", "improving", "done"
+    stage: str  # for people: "first plan", "deeper search", "completing", "improving", "done"
     served: int  # of the best plan so far
     weighted_served: int
     travel_metres: int
@@ -149,10 +151,10 @@ def optimise(
     # the clock either.
     for level, factor in VROOM_LEVELS:
         if iterations is not None and not stop():
-            offer("vroom", with_vroom.solve(instance, exploration_level=level))
+            offer("deeper search", with_vroom.solve(instance, exploration_level=level))
             break
         if not stop() and elapsed() + factor * first_seconds <= 0.75 * time_limit:
-            offer("vroom", with_vroom.solve(instance, exploration_level=level, time_limit=0.75 * time_limit - elapsed()))
+            offer("deeper search", with_vroom.solve(instance, exploration_level=level, time_limit=0.75 * time_limit - elapsed()))
             break
     servable = frozenset(j for j in range(len(instance.jobs)) if _servable_alone(instance, j))
     missing = servable - {j for route in best for j in route}
@@ -191,8 +193,12 @@ def to_plan(problem: Problem, instance: Instance, matrix: Matrix, routes: Routes
         v = by_vehicle.get(tech.id)
         route = routes[v] if v is not None else ()
         if v is None or not route:
+            # Staying home: the validator still wants the drive from the start place to the end place.
             start = tech.shift_start or moment(instance, 0)
-            plan_routes.append(Route.build(tech, (), departure=start, end=start, return_travel_seconds=0, return_travel_metres=0))
+            seconds, metres = matrix.travel(tech.start_place, tech.end_place) if tech.works else (0, 0)
+            plan_routes.append(
+                Route.build(tech, (), departure=start, end=start + timedelta(seconds=seconds), return_travel_seconds=seconds, return_travel_metres=metres)
+            )
             continue
         timed = schedule(instance, v, route)
         assert timed is not None, "routes are repaired before they are turned into a plan"
@@ -249,6 +255,7 @@ def plan_day(
     iterations: int | None = None,
 ) -> Outcome:
     """The best valid plan for `problem` within `time_limit` seconds (default: settings.PLANNER_TIME_LIMIT)."""
+    began = time.monotonic()
     limit = float(time_limit if time_limit is not None else settings.PLANNER_TIME_LIMIT)
     plannable, set_aside = pre_check(problem)
     instance = from_problem(problem, matrix, plannable)
@@ -264,5 +271,5 @@ def plan_day(
     if violations:
         raise InvalidPlan("; ".join(v.message for v in violations[:5]))
     if on_progress is not None:
-        on_progress(Progress("done", plan.served, plan.weighted_served, plan.travel_metres, result.stages[-1].seconds if result.stages else 0.0))
+        on_progress(Progress("done", plan.served, plan.weighted_served, plan.travel_metres, time.monotonic() - began))
     return Outcome(plan=plan, result=result)

@@ -52,17 +52,25 @@ def _forward(instance: Instance, v: int, route: Sequence[int], rest_after: int |
             first = max(t, early)  # break, then drive
             then = max(t + drive, early)  # drive, then break on arrival
             if to is not None:
-                # (break start, arrival, ready to start) for each order; the earlier start wins.
+                # (break start, arrival, ready to start) for each order that keeps the break window; the
+                # earlier start wins.
                 options = [(first, first + length + drive, first + length + drive), (then, t + drive, then + length)]
+                options = [o for o in options if o[0] + length <= late]
+                if not options:
+                    return None
                 break_start, arrival, ready = min(options, key=lambda o: max(o[2], to.window[0]))
             else:
-                # Break then drive home, or drive home then break: whichever ends the day sooner.
-                break_start, end = min([(first, first + length + drive), (then, t + drive)], key=lambda o: max(o[1], o[0] + length))
-                if break_start + length > late or (latest_end is not None and max(end, break_start + length) > latest_end):
+                # (break start, back home) for: break then drive home, or drive home then break — that
+                # one must end within the shift even when overtime is allowed, since the day is over.
+                endings = []
+                if first + length <= late and (latest_end is None or first + length + drive <= latest_end):
+                    endings.append((first, first + length + drive))
+                if then + length <= min(late, shift_end):
+                    endings.append((then, t + drive))
+                if not endings:
                     return None
+                break_start, end = min(endings, key=lambda o: max(o[1], o[0] + length))
                 return _timed(instance, v, route, arrivals, starts, end, break_start, rest_after)
-            if break_start + length > late:
-                return None
         else:
             if to is None:
                 end = t + drive
@@ -142,15 +150,28 @@ def score(instance: Instance, routes: Routes) -> Score:
     )
 
 
-def _repair_route(instance: Instance, v: int, route: list[int]) -> list[int]:
+def _weight(instance: Instance, route: Sequence[int]) -> int:
+    return sum(instance.jobs[j].weight for j in route)
+
+
+def _repair_route(instance: Instance, v: int, route: list[int], *, branch: bool = True) -> list[int]:
+    """`route` less the jobs it cannot keep, losing little weight: at each step either the lightest
+    single job whose removal makes the route work, or the lightest job of all and go on — whichever
+    keeps more (the second only looked at when it is lighter, and one level deep)."""
     route = [j for j in route if instance.can_serve(v, j)]
     while route and schedule(instance, v, route) is None:
-        # Drop the job whose removal makes the route work, keeping the most weight; when no single
-        # removal does, drop the lightest job (the last of equals) and try again.
-        fixes = [i for i in range(len(route)) if schedule(instance, v, route[:i] + route[i + 1 :]) is not None]
-        pool = fixes or range(len(route))
-        drop = min(pool, key=lambda i: (instance.jobs[route[i]].weight, -i))
-        del route[drop]
+        fixes = [i for i in range(len(route)) if schedule(instance, v, [*route[:i], *route[i + 1 :]]) is not None]
+        lightest = min(range(len(route)), key=lambda i: (instance.jobs[route[i]].weight, -i))
+        if not fixes:
+            del route[lightest]
+            continue
+        fix = min(fixes, key=lambda i: (instance.jobs[route[i]].weight, -i))
+        fixed = [*route[:fix], *route[fix + 1 :]]
+        if branch and instance.jobs[route[lightest]].weight < instance.jobs[route[fix]].weight:
+            other = _repair_route(instance, v, [*route[:lightest], *route[lightest + 1 :]], branch=False)
+            if _weight(instance, other) > _weight(instance, fixed):
+                return other
+        return fixed
     return route
 
 

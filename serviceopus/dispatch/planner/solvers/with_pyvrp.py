@@ -5,8 +5,8 @@ Open-source PyVRP has no skills, so each group of vehicles that can serve the sa
 profile of its own in which the edges into and out of the jobs it cannot serve are prohibitively long:
 such a job on its route could never pay for itself, so the search leaves it to a vehicle that can. Every
 job gets a location of its own for the same reason (two jobs at one address may need different skills).
-PyVRP knows no breaks either: a vehicle with a break is given a shift shorter by the break's length,
-and `timing` places the break afterwards (dropping a job in the rare case it cannot).
+PyVRP knows no breaks either: `timing` places the break afterwards (dropping a job where it cannot),
+and the plan is kept only when it scores better than the one it started from.
 
 Jobs are optional with a prize of their weight times a unit larger than any detour, so serving weight
 always comes before saving distance, as in our objective.
@@ -88,7 +88,8 @@ class Model:
         self.type_vehicles: list[list[int]] = []
         for k, v in enumerate(vehicles):
             late = v.shift[1] if not instance.overtime else v.shift[1] + 24 * 3600
-            key = (depot_of[v.start], depot_of[v.end], v.shift[0], late, v.capacity, vehicle_profile[k])
+            # The break is in the key: timing places it afterwards, on the vehicle the route comes back to.
+            key = (depot_of[v.start], depot_of[v.end], v.shift[0], late, v.capacity, vehicle_profile[k], v.break_window)
             if key not in types:
                 types[key] = len(types)
                 self.type_vehicles.append([])

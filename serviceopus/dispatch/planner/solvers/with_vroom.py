@@ -76,6 +76,8 @@ def solve(instance: Instance, *, exploration_level: int = 5, time_limit: float |
     solution = build(instance).solve(exploration_level=exploration_level, nb_threads=1, timeout=timeout)
     routes: list[list[int]] = [[] for _ in instance.vehicles]
     steps = solution.routes
+    if steps.empty:
+        return tuple(tuple(r) for r in routes)  # nothing served
     for vehicle_id, kind, job_id in zip(steps["vehicle_id"], steps["type"], steps["id"], strict=True):
         if kind == "job":
             routes[int(vehicle_id) - 1].append(int(job_id) - 1)
