@@ -145,25 +145,33 @@ def optimise(
 
     offer("first plan", with_vroom.solve(instance, exploration_level=0))
     first_seconds = elapsed()
+    servable = frozenset(j for j in range(len(instance.jobs)) if _servable_alone(instance, j))
+
+    def nearly_complete() -> bool:
+        """At most 5 % of the servable jobs (and at least 2) left out, but some."""
+        missing = servable - {j for route in best for j in route}
+        return 0 < len(missing) <= max(2, len(servable) // 20)
+
     # VROOM's deeper levels take about 2× (level 1) and 6× (level 2) its first pass and are worse when
     # cut short: run the deepest that should end within 75 % of the budget, leaving the rest to PyVRP.
     # Counted iterations make the result depend on the seed alone: then the level does not depend on
-    # the clock either.
+    # the clock either. When the first plan is nearly complete, the time goes to completing it instead.
     for level, factor in VROOM_LEVELS:
-        if iterations is not None and not stop():
+        if stop() or nearly_complete():
+            break
+        if iterations is not None:
             offer("deeper search", with_vroom.solve(instance, exploration_level=level))
             break
-        if not stop() and elapsed() + factor * first_seconds <= 0.75 * time_limit:
+        if elapsed() + factor * first_seconds <= 0.75 * time_limit:
             offer("deeper search", with_vroom.solve(instance, exploration_level=level, time_limit=0.75 * time_limit - elapsed()))
             break
-    servable = frozenset(j for j in range(len(instance.jobs)) if _servable_alone(instance, j))
-    missing = servable - {j for route in best for j in route}
-    if missing and len(missing) <= max(2, len(servable) // 20) and not stop() and (elapsed() < time_limit or iterations is not None):
-        # Nearly everything is served: search for a plan that serves it all, with 40 % of the time left
-        # (the search also shortens the routes once it has one). When there is none, the time is lost
+    if nearly_complete() and not stop() and (elapsed() < time_limit or iterations is not None):
+        # Search for a plan that serves everything, with 75 % of the time left (the search also shortens
+        # the routes once it has one). It starts from scratch: seeded with the incomplete plan it stays
+        # stuck near it (measured on Solomon's RC101). When there is no complete plan, the time is lost
         # and the improvement below has the rest.
-        share = max(0.05, 0.4 * (time_limit - elapsed()))
-        offer("completing", with_pyvrp.solve(instance, time_limit=share, seed=seed, initial=best, should_stop=stop, iterations=iterations, required=servable))
+        share = max(0.05, 0.75 * (time_limit - elapsed()))
+        offer("completing", with_pyvrp.solve(instance, time_limit=share, seed=seed, should_stop=stop, iterations=iterations, required=servable))
     if not stop() and instance.jobs and (elapsed() < time_limit or iterations is not None):
         remaining = max(0.05, time_limit - elapsed())
         # A complete plan is improved among complete plans only; otherwise visits are prizes.

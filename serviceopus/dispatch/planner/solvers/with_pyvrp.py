@@ -13,10 +13,12 @@ always comes before saving distance, as in our objective.
 """
 
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime
 
 from ..instance import Instance
@@ -162,7 +164,11 @@ def solve(
         return False
 
     seed_solution = model.solution(initial) if initial is not None else None
-    result = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False, initial_solution=seed_solution)
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties hit their bound, i.e. when required jobs cannot all be served
+        # (or not easily): an expected answer here, reported by returning None.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(model.data, stop, seed=seed, collect_stats=False, display=False, initial_solution=seed_solution)
     if not result.best.is_feasible():
         return None
     return model.routes(result.best)
