@@ -22,6 +22,7 @@ from tests import (
     matrix_inventory_phone,
     matrix_inventory_purchasing,
     matrix_messaging,
+    matrix_planning,
     matrix_rules,
     matrix_tasks,
     matrix_webhooks,
@@ -131,6 +132,7 @@ MATRIX_PARTS = (
     matrix_tasks,
     matrix_webhooks,
     matrix_automation,
+    matrix_planning,
 )
 for part in MATRIX_PARTS:
     assert not set(part.MATRIX) & set(MATRIX), part.__name__

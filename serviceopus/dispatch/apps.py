@@ -11,3 +11,7 @@ class DispatchConfig(AppConfig):
         from .tabs import crew_tab
 
         register_tab("crew", crew_tab)
+
+        from .eta import install as install_eta
+
+        install_eta()

@@ -37,6 +37,9 @@ class VisitForm(forms.Form):
         label="Number of days", min_value=1, max_value=MAX_DAYS, initial=1, help_text="Multi-day work: one visit per day, same time and crew."
     )
     crew_notes = forms.CharField(required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    locked = forms.BooleanField(
+        label="Lock for day planning", required=False, help_text="Plan day keeps this visit's technician and start (the customer was promised them)."
+    )
     override_reason = forms.CharField(label="Override reason", required=False, max_length=300)
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # The one-click assign of a crew suggestion: the technician becomes the lead.
@@ -51,6 +54,8 @@ class VisitForm(forms.Form):
         self.for_new = for_new
         if not for_new:
             del self.fields["days"]
+        else:
+            del self.fields["locked"]
 
     @classmethod
     def initial_for_visit(cls, visit: Visit) -> dict[str, Any]:
@@ -60,6 +65,7 @@ class VisitForm(forms.Form):
             "lead": next((c.technician_id for c in crew if c.is_lead), None),
             "helpers": [c.technician_id for c in crew if not c.is_lead],
             "crew_notes": visit.crew_notes,
+            "locked": visit.locked,
             "version": visit.version,
         }
         if visit.scheduled_start:
@@ -121,6 +127,8 @@ class VisitForm(forms.Form):
         }
         if self.for_new:
             kwargs["days"] = data.get("days") or 1
+        else:
+            kwargs["locked"] = bool(data.get("locked"))
         return kwargs
 
     def apply(self, error: InvalidInput) -> None:

@@ -63,6 +63,13 @@ class Visit(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     last_lat = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     last_lng = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    # Kept on the visit row (dispatch/eta.py refreshes it in the background) so that the board, the
+    # phone and the portal show it without another query.
+    eta = models.DateTimeField(null=True, blank=True, help_text="Predicted arrival at the customer, refreshed as the day goes.")
+    eta_updated_at = models.DateTimeField(null=True, blank=True)
+    # A locked visit keeps its technician and start when a day is planned (dispatch/planner/builder.py):
+    # the customer was promised that person or that hour.
+    locked = models.BooleanField(default=False, help_text="Day planning keeps this visit's technician and start.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -160,3 +167,54 @@ class TravelMatrix(models.Model):
 
     def __str__(self) -> str:
         return f"Travel matrix {self.day} ({len(self.seconds)} places)"
+
+
+class PlanningRun(models.Model):
+    """One "Plan day": the background task's progress (throttled writes while the solver runs), the
+    proposed plan with a snapshot of what each visit was when the run read it (dispatch/planning.py),
+    and what was accepted from it (dispatch/planner/apply.py)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    day = models.DateField()
+
+    class Mode(models.TextChoices):
+        DAY = "day", "Whole day"
+        REST_OF_DAY = "rest_of_day", "Rest of today"
+
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.DAY, help_text="Rest of today: from where everyone is now.")
+    include_assigned = models.BooleanField(default=True, help_text="Also move visits that already have a technician (unless locked).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    stage = models.CharField(max_length=100, blank=True)
+    visit_count = models.PositiveIntegerField(default=0, help_text="Visits in the problem.")
+    served = models.PositiveIntegerField(default=0, help_text="Best valid plan so far.")
+    weighted_served = models.PositiveIntegerField(default=0)
+    travel_metres = models.BigIntegerField(default=0)
+    elapsed_seconds = models.FloatField(default=0)
+    result = models.JSONField(default=dict, blank=True, help_text="The problem's snapshot, the current and the proposed plan.")
+    applied = models.JSONField(default=dict, blank=True, help_text="What was accepted: routes and the versions written.")
+    cancel_requested = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["day", "created_at"], name="planningrun_day_created")]
+        # One proposal in the making per day, whoever presses the button at the same moment.
+        constraints = [models.UniqueConstraint(fields=["day"], condition=models.Q(status__in=["queued", "running"]), name="planningrun_one_active_per_day")]
+
+    def __str__(self) -> str:
+        return f"Plan for {self.day} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)

@@ -193,6 +193,7 @@ LEAN_FIELDS = (
     "paused_at",
     "pause_reason",
     "version",
+    "eta",
     "job__id",
     "job__number",
     "job__customer__id",

@@ -14,6 +14,17 @@ urlpatterns += [
     path("board/jobs/<int:job_id>/place/", board_views.place_job, name="place_job"),
 ]
 
+# -- plan day (views/planning.py) --
+from .views import planning as planning_views  # noqa: E402
+
+urlpatterns += [
+    path("plan/", planning_views.plan_start, name="plan_start"),
+    path("plan/<int:run_id>/", planning_views.plan_run, name="plan_run"),
+    path("plan/<int:run_id>/progress/", planning_views.plan_progress, name="plan_progress"),
+    path("plan/<int:run_id>/cancel/", planning_views.plan_cancel, name="plan_cancel"),
+    path("plan/<int:run_id>/accept/", planning_views.plan_accept, name="plan_accept"),
+]
+
 # -- schedule: job tab actions, week views (views/schedule.py) --
 from .views import schedule as schedule_views  # noqa: E402
 

@@ -130,6 +130,8 @@ def progress(job: Job, visits: list[Visit], *, speed_kmh: int) -> Progress:
         visit.job = job  # eta_for reads the location; the job at hand has it
     at = 5 if report_ready else (STEP_OF.get(visit.status, 0) if visit else -1)
     eta = eta_text(eta_for(visit, speed_kmh=speed_kmh)) if visit is not None and visit.status == V.EN_ROUTE else ""
+    if visit is not None and visit.status == V.SCHEDULED and visit.eta and timezone.localdate(visit.eta) == timezone.localdate():
+        eta = eta_text(visit.eta)  # today's booked visit: the arrival predicted from the crew's day so far
     details = {
         "scheduled": window_text(visit) if visit else "We will let you know as soon as your visit is booked.",
         "on_the_way": "",

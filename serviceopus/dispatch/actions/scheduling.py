@@ -261,12 +261,14 @@ def visit_update(
     lead_id: int | None = UNSET,
     helper_ids: Sequence[int] = UNSET,
     crew_notes: str = UNSET,
+    locked: bool = UNSET,
     override_reason: str = "",
 ) -> Visit:
     """Reschedule, reassign or edit a visit (the board's drag calls this). `version` is the one the
     editor saw: a stale edit is refused with the current state and nothing is overwritten. Only the
     arguments given change; moving the start without a window shifts the window with it. Time can
-    change only before the crew sets off; the crew can change until the visit is over."""
+    change only before the crew sets off; the crew can change until the visit is over. `locked` keeps
+    the visit's technician and start when the day is planned (dispatch/planner)."""
     if not actor.has_perm("dispatch.schedule"):
         raise DomainError("forbidden", "You may not change visits.")
     current = Visit.objects.select_related("job").prefetch_related("crew__technician").filter(pk=visit_id).first()
@@ -330,7 +332,8 @@ def visit_update(
             exclude_visit_id=current.pk,
         )
     reason = _check_override(actor, problems, override_reason)
-    if not (crew_changed or time_changed or notes != current.crew_notes):
+    new_locked = current.locked if locked is UNSET else bool(locked)
+    if not (crew_changed or time_changed or notes != current.crew_notes or new_locked != current.locked):
         return current
     with transaction.atomic():
         if slot.start is not None and current.scheduled_start is None:
@@ -344,6 +347,7 @@ def visit_update(
             window_start=slot.window_start,
             window_end=slot.window_end,
             crew_notes=notes,
+            locked=new_locked,
             status=status,
             version=F("version") + 1,
             updated_at=timezone.now(),
@@ -361,6 +365,8 @@ def visit_update(
             parts.append("Crew: " + _describe(slot).split("; ", 1)[-1])
         if notes != current.crew_notes:
             parts.append("Crew notes edited")
+        if new_locked != current.locked:
+            parts.append("Locked: day planning keeps its technician and start" if new_locked else "Unlocked for day planning")
         kind = VisitEvent.Kind.RESCHEDULED if time_changed else VisitEvent.Kind.CREW if crew_changed else VisitEvent.Kind.EDITED
         visit_event(visit, actor, kind, "; ".join(parts), old=current.status, new=status)
         if reason:

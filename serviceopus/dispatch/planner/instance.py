@@ -95,8 +95,12 @@ class Instance:
         return sum(job.weight for job in self.jobs)
 
 
-def _seconds(origin: datetime, moment: datetime) -> int:
-    return int((moment - origin).total_seconds())
+def _seconds(origin: datetime, moment: datetime, *, up: bool = False) -> int:
+    """Whole seconds from `origin` (a whole second) to `moment`: rounded up for the start of a range
+    (a shift starting at 08:00:00.4 cannot be left at 08:00:00), down for its end."""
+    exact = moment - origin
+    whole = exact.days * 86400 + exact.seconds
+    return whole + 1 if up and exact.microseconds else whole
 
 
 def job_weight(visit: VisitInput) -> int:
@@ -126,7 +130,7 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
     earliest shift start (or window start)."""
     working = [t for t in problem.technicians if t.works and _break(t, problem.allow_overtime) is not False]
     starts = [t.shift_start for t in working if t.shift_start is not None] + [v.window_start for v in visits]
-    origin = min(starts) if starts else datetime.combine(problem.day, datetime.min.time()).astimezone()
+    origin = (min(starts) if starts else datetime.combine(problem.day, datetime.min.time()).astimezone()).replace(microsecond=0)
     vehicle_index = {tech.id: k for k, tech in enumerate(working)}
     vehicles = []
     for k, tech in enumerate(working):
@@ -139,9 +143,9 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
                 id=tech.id,
                 start=matrix.index(tech.start_place),
                 end=matrix.index(tech.end_place),
-                shift=(_seconds(origin, tech.shift_start), _seconds(origin, tech.shift_end)),
+                shift=(_seconds(origin, tech.shift_start, up=True), _seconds(origin, tech.shift_end)),
                 skills=frozenset(tech.skill_ids) | {lock_skill(k)},
-                break_window=(_seconds(origin, rest[0]), _seconds(origin, rest[1]), rest[2]) if rest is not None else None,
+                break_window=(_seconds(origin, rest[0], up=True), _seconds(origin, rest[1]), rest[2]) if rest is not None else None,
             )
         )
     jobs = []
@@ -152,9 +156,9 @@ def from_problem(problem: Problem, matrix: Matrix, visits: Sequence[VisitInput])
             # Locked to a technician who cannot work today: a skill nobody has.
             skills.add(lock_skill(vehicle_index[visit.locked_technician_id]) if visit.locked_technician_id in vehicle_index else NOBODY)
         if visit.locked_start is not None:
-            window = (_seconds(origin, visit.locked_start),) * 2
+            window = (_seconds(origin, visit.locked_start, up=True), _seconds(origin, visit.locked_start))
         else:
-            window = (_seconds(origin, visit.window_start), _seconds(origin, visit.window_end))
+            window = (_seconds(origin, visit.window_start, up=True), _seconds(origin, visit.window_end))
         jobs.append(
             Job(
                 id=visit.id,

@@ -311,3 +311,18 @@ def test_optimise_on_an_instance_without_jobs() -> None:
     assert result.routes == ((), ())
     assert [s.stage for s in result.stages] == ["first plan", "deeper search"]  # nothing to complete or improve
     assert result.cancelled is False
+
+
+def test_instants_with_fractions_of_a_second_are_kept_inside() -> None:
+    # Re-planning starts shifts "now", which carries microseconds; times are whole seconds inside.
+    now = at(9, 30, 12).replace(microsecond=400_000)
+    problem = Problem(
+        day=DAY,
+        technicians=[tech(1, shift=(now, at(17)))],
+        visits=[visit(10, Place(41.90, -87.65), window=(now, at(12))), visit(11, Place(41.86, -87.62), window=(at(9, 0, 1).replace(microsecond=5), at(16)))],
+    )
+    outcome, matrix = plan(problem)
+    assert validate(problem, outcome.plan, matrix) == []
+    assert stops(outcome) == {1: [10, 11]}
+    first = outcome.plan.routes[0].stops[0]
+    assert first.start >= now

@@ -88,6 +88,8 @@ def visit_data(visit: Visit, exceptions: list[DispatchException] | None = None, 
         "lead": next((t for t, is_lead in crew if is_lead), None),
         "helpers": [t for t, is_lead in crew if not is_lead],
         "ex": [e.kind for e in exceptions or []],
+        # The predicted arrival (dispatch/eta.py) while the crew has yet to get there.
+        "eta": f"{visit.eta.astimezone(tz):%H:%M}" if visit.eta and visit.status in (V.SCHEDULED, V.EN_ROUTE) else "",
     }
 
 
@@ -96,10 +98,12 @@ def block_html(b: dict[str, Any], lead: bool) -> str:
     template: a busy day has 1,500+ blocks and the template engine spends about a millisecond on each."""
     classes = f"vb st-{b['status']}{'' if lead else ' helper'}{' has-ex' if b['ex'] else ''}"
     ex = f' data-ex="{escape(" ".join(b["ex"]))}"' if b["ex"] else ""
+    eta = f' <span class="eta">ETA {b["eta"]}</span>' if b["eta"] else ""
+    title = f' title="ETA {b["eta"]}"' if b["eta"] else ""  # a short block cuts its label off
     return (
-        f'<div class="{classes}" draggable="true" tabindex="0" data-v="{b["id"]}" data-ver="{b["version"]}" data-job="{b["job"]}"{ex}'
+        f'<div class="{classes}" draggable="true" tabindex="0" data-v="{b["id"]}" data-ver="{b["version"]}" data-job="{b["job"]}"{ex}{title}'
         f' style="--s:{b["s"]};--d:{b["d"]};--ws:{b["ws"]};--we:{b["we"]}"><i class="win"></i>'
-        f'<span class="t"><b>{escape(b["number"])}</b> {escape(b["customer"])}</span></div>'
+        f'<span class="t"><b>{escape(b["number"])}</b>{eta} {escape(b["customer"])}</span></div>'
     )
 
 

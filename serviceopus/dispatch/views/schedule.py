@@ -132,7 +132,7 @@ def visit_edit(request: HttpRequest, job_id: int, visit_id: int) -> HttpResponse
         kwargs = form.schedule_kwargs()
         if visit.status not in MOVABLE:
             # The crew has set off: only the crew and the notes may change.
-            kwargs = {k: kwargs[k] for k in ("lead_id", "helper_ids", "crew_notes", "override_reason")}
+            kwargs = {k: kwargs[k] for k in ("lead_id", "helper_ids", "crew_notes", "locked", "override_reason")}
         try:
             actions.visit_update(actor=request.user, visit_id=visit.pk, version=form.cleaned_data.get("version") or 0, **kwargs)
         except InvalidInput as exc:

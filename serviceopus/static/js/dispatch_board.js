@@ -66,7 +66,14 @@
     t.className = "t";
     const b = document.createElement("b");
     b.textContent = v.number;
-    t.append(b, ` ${v.customer}`);
+    t.append(b);
+    if (v.eta) {
+      const eta = document.createElement("span");
+      eta.className = "eta";
+      eta.textContent = `ETA ${v.eta}`;
+      t.append(" ", eta);
+    }
+    t.append(` ${v.customer}`);
     return t;
   }
 
@@ -85,6 +92,7 @@
     el.dataset.ver = v.version;
     el.dataset.job = v.job;
     el.style.cssText = `--s:${v.s};--d:${v.d};--ws:${v.ws};--we:${v.we}`;
+    if (v.eta) el.title = `ETA ${v.eta}`; // a short block cuts its label off
     const win = document.createElement("i");
     win.className = "win";
     el.append(win, label(v));
