@@ -12,6 +12,8 @@ MATRIX: dict[str, dict[str, int]] = {
     "dispatch:plan_start": POST_ONLY,
     "dispatch:plan_run": VIEW,
     "dispatch:plan_progress": VIEW,
+    # The world's run has no plan: nothing to explain (the page itself is tested with the views).
+    "dispatch:plan_explain": {"owner": 404, "manager": 404, "dispatcher": 404, "office": 404, "tech": 403, "tech_other": 403},
     "dispatch:plan_cancel": POST_ONLY,
     "dispatch:plan_accept": POST_ONLY,
 }
@@ -34,4 +36,6 @@ def kwargs(name: str, world: dict, role: str) -> dict:
     """URL kwargs for one of these rows ({} when the name is not one of them)."""
     if name not in MATRIX or name == "dispatch:plan_start":
         return {}
+    if name == "dispatch:plan_explain":
+        return {"run_id": world["planning_run"].pk, "visit_id": 1}
     return {"run_id": world["planning_run"].pk}

@@ -35,6 +35,7 @@ from .models import PlanningRun
 from .planner.builder import DayInput, problem_for_day
 from .planner.model import Plan, Problem, Route, Stop, Unassigned
 from .planner.replan import rest_of_day_input
+from .planner.serial import problem_to_dict
 from .planner.travel import Matrix, TravelError, cached_matrix, provider_from_settings
 
 log = logging.getLogger("serviceopus.dispatch.planning")
@@ -297,6 +298,8 @@ def store_result(day_input: DayInput, matrix: Matrix, plan: Plan, *, stages: Any
             "in_problem": v is not None,
         }
     return {
+        # The problem as planned, so that any visit's place can be explained later (planner/explain.py).
+        "problem": problem_to_dict(problem),
         "technicians": [
             {
                 "id": t.id,

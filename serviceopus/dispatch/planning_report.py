@@ -76,6 +76,7 @@ class TechnicianRoutes:
 class Change:
     kind: str  # moved | assigned | retimed | released | unassigned
     text: str
+    visit_id: int = 0  # for the "Why?" link
 
 
 @dataclass
@@ -163,19 +164,20 @@ def _changes(result: dict, names: dict[int, str]) -> tuple[list[Change], int, li
         if visit_id in planned:
             tech, start = planned[visit_id]
             if before_tech is None:
-                changes.append(Change("assigned", f"{v['label']} ({v['customer']}): newly assigned to {names.get(tech)} at {_hm(start)}"))
+                changes.append(Change("assigned", f"{v['label']} ({v['customer']}): newly assigned to {names.get(tech)} at {_hm(start)}", visit_id))
             elif before_tech != tech:
-                changes.append(Change("moved", f"{v['label']} ({v['customer']}): moved from {who} {_hm(before_start)} to {names.get(tech)} {_hm(start)}"))
+                moved = f"moved from {who} {_hm(before_start)} to {names.get(tech)} {_hm(start)}"
+                changes.append(Change("moved", f"{v['label']} ({v['customer']}): {moved}", visit_id))
             elif _hm(before_start) != _hm(start):
-                changes.append(Change("retimed", f"{v['label']} ({v['customer']}): {who}, {_hm(before_start)} → {_hm(start)}"))
+                changes.append(Change("retimed", f"{v['label']} ({v['customer']}): {who}, {_hm(before_start)} → {_hm(start)}", visit_id))
             else:
                 unchanged += 1
         elif visit_id in left_out:
             why = _reason_text(left_out[visit_id])
             if before_tech is not None:
-                changes.append(Change("released", f"{v['label']} ({v['customer']}): taken off {who}'s day — {why}"))
+                changes.append(Change("released", f"{v['label']} ({v['customer']}): taken off {who}'s day — {why}", visit_id))
             else:
-                changes.append(Change("unassigned", f"{v['label']} ({v['customer']}): left unassigned — {why}"))
+                changes.append(Change("unassigned", f"{v['label']} ({v['customer']}): left unassigned — {why}", visit_id))
     order = {"moved": 0, "assigned": 1, "retimed": 2, "released": 3, "unassigned": 4}
     changes.sort(key=lambda c: order[c.kind])
     return changes, unchanged, fixed

@@ -194,6 +194,7 @@ LEAN_FIELDS = (
     "pause_reason",
     "version",
     "eta",
+    "locked",
     "job__id",
     "job__number",
     "job__customer__id",

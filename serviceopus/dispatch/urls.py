@@ -21,6 +21,7 @@ urlpatterns += [
     path("plan/", planning_views.plan_start, name="plan_start"),
     path("plan/<int:run_id>/", planning_views.plan_run, name="plan_run"),
     path("plan/<int:run_id>/progress/", planning_views.plan_progress, name="plan_progress"),
+    path("plan/<int:run_id>/why/<int:visit_id>/", planning_views.plan_explain, name="plan_explain"),
     path("plan/<int:run_id>/cancel/", planning_views.plan_cancel, name="plan_cancel"),
     path("plan/<int:run_id>/accept/", planning_views.plan_accept, name="plan_accept"),
 ]

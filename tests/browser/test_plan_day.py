@@ -80,6 +80,16 @@ def test_plan_a_day_watch_it_accept_and_see_the_board(dispatcher, login_as, shot
     expect(page.locator("[data-tech-route]")).to_have_count(3)
     shot(page, "proposal")
 
+    # Why a visit went where it did, worked out from the stored plan.
+    page.get_by_role("link", name="Why here?").first.click()
+    expect(page.locator("[data-summary]")).to_contain_text(" goes to ")
+    # The times read in the company's zone, like the rest of the page: the start lies in the window.
+    said = page.locator("[data-explanation]").inner_text()
+    start, window = re.search(r" at (\d\d:\d\d) ", said).group(1), re.search(r"window is (\d\d:\d\d)–(\d\d:\d\d)", said).groups()
+    assert window[0] <= start <= window[1], said
+    shot(page, "why")
+    page.get_by_role("link", name="Back to the plan").click()
+
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Accept all").click()
     expect(page.locator("#accepted")).to_be_visible()

@@ -8,7 +8,7 @@ and per skilled technician why their route had no room.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from .instance import Instance, from_problem
 from .model import REASON_TEXT, Plan, Problem, Reason, pre_check
@@ -26,8 +26,8 @@ class Explanation:
     details: tuple[str, ...]
 
 
-def _hm(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
+def _hm(moment: datetime, tz: tzinfo | None) -> str:
+    return f"{moment.astimezone(tz) if tz is not None else moment:%H:%M}"
 
 
 def _km(metres: int) -> str:
@@ -45,8 +45,9 @@ def _cheapest_insertion(instance: Instance, v: int, route: list[int], j: int) ->
     return min(costs, default=None)
 
 
-def explain(problem: Problem, matrix: Matrix, plan: Plan, visit_id: int) -> Explanation:
-    """The explanation for `visit_id` in `plan` (made for `problem` with travel from `matrix`)."""
+def explain(problem: Problem, matrix: Matrix, plan: Plan, visit_id: int, *, tz: tzinfo | None = None) -> Explanation:
+    """The explanation for `visit_id` in `plan` (made for `problem` with travel from `matrix`), with
+    times shown in `tz` (default: as the plan and problem carry them)."""
     visit = problem.visit_by_id[visit_id]
     plannable, set_aside = pre_check(problem)
     aside = next((u for u in set_aside if u.visit_id == visit_id), None)
@@ -63,7 +64,7 @@ def explain(problem: Problem, matrix: Matrix, plan: Plan, visit_id: int) -> Expl
     who = (
         f"locked to {names[visit.locked_technician_id]}"
         if visit.locked_technician_id is not None
-        else f"{len(skilled)} of the {working} technicians working have the skills it needs"
+        else f"{len(skilled)} of the {working} technicians working {'has' if len(skilled) == 1 else 'have'} the skills it needs"
     )
     holder = next((route for route in plan.routes if any(s.visit_id == visit_id for s in route.stops)), None)
     details: list[str] = []
@@ -86,15 +87,15 @@ def explain(problem: Problem, matrix: Matrix, plan: Plan, visit_id: int) -> Expl
     if visit.locked_technician_id is not None:
         lock.append(f"it is locked to {tech.name}")
     if visit.locked_start is not None:
-        lock.append(f"locked to start at {_hm(visit.locked_start)}")
-    summary = f"{visit.name} goes to {tech.name} at {_hm(stop.start)} ({who})."
+        lock.append(f"locked to start at {_hm(visit.locked_start, tz)}")
+    summary = f"{visit.name} goes to {tech.name} at {_hm(stop.start, tz)} ({who})."
     if lock:
         summary += " " + " and ".join(lock).capitalize() + "."
     previous = "their start place" if stop_index == 0 else problem.visit_by_id[holder.stops[stop_index - 1].visit_id].name
     details.append(
-        f"Arrives at {_hm(stop.arrival)} after {round(stop.travel_seconds / 60)} min ({_km(stop.travel_metres)}) from {previous}; "
-        f"the arrival window is {_hm(visit.window_start)}–{_hm(visit.window_end)}"
-        + (f", so service starts at {_hm(stop.start)}." if stop.start > stop.arrival else ".")
+        f"Arrives at {_hm(stop.arrival, tz)} after {round(stop.travel_seconds / 60)} min ({_km(stop.travel_metres)}) from {previous}; "
+        f"the arrival window is {_hm(visit.window_start, tz)}–{_hm(visit.window_end, tz)}"
+        + (f", so service starts at {_hm(stop.start, tz)}." if stop.start > stop.arrival else ".")
     )
     alternatives: list[tuple[int, str]] = []
     v_holder = vehicle_of[holder.technician_id]

@@ -86,3 +86,12 @@ def test_day_planning_keeps_a_locked_visit_where_it_is(dispatcher, tech_a, visit
     assert (planned.locked_technician_id, planned.locked_start) == (tech_a.pk, at(1, 9))
     assert day_input.snapshots[visit.pk].why_fixed == "Locked on the visit page."
     assert Visit.objects.get(pk=visit.pk).locked is True
+
+
+def test_the_board_marks_a_locked_visit(client_as, dispatcher, visit):
+    board = reverse("dispatch:board") + "?day=" + (timezone.localdate() + timedelta(days=1)).isoformat()
+    marker = 'aria-label="Locked for day planning"'
+    assert marker not in client_as(dispatcher).get(board).content.decode()
+    visit_update(actor=dispatcher, visit_id=visit.pk, version=visit.version, locked=True)
+    page = client_as(dispatcher).get(board).content.decode()
+    assert f'{marker} title="Locked for day planning">🔒</span><b>{visit.job.number}</b>' in page

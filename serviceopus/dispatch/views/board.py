@@ -90,6 +90,7 @@ def visit_data(visit: Visit, exceptions: list[DispatchException] | None = None, 
         "ex": [e.kind for e in exceptions or []],
         # The predicted arrival (dispatch/eta.py) while the crew has yet to get there.
         "eta": f"{visit.eta.astimezone(tz):%H:%M}" if visit.eta and visit.status in (V.SCHEDULED, V.EN_ROUTE) else "",
+        "locked": visit.locked,  # day planning keeps it where it is
     }
 
 
@@ -99,11 +100,12 @@ def block_html(b: dict[str, Any], lead: bool) -> str:
     classes = f"vb st-{b['status']}{'' if lead else ' helper'}{' has-ex' if b['ex'] else ''}"
     ex = f' data-ex="{escape(" ".join(b["ex"]))}"' if b["ex"] else ""
     eta = f' <span class="eta">ETA {b["eta"]}</span>' if b["eta"] else ""
+    lock = '<span class="lock" role="img" aria-label="Locked for day planning" title="Locked for day planning">🔒</span>' if b["locked"] else ""
     title = f' title="ETA {b["eta"]}"' if b["eta"] else ""  # a short block cuts its label off
     return (
         f'<div class="{classes}" draggable="true" tabindex="0" data-v="{b["id"]}" data-ver="{b["version"]}" data-job="{b["job"]}"{ex}{title}'
         f' style="--s:{b["s"]};--d:{b["d"]};--ws:{b["ws"]};--we:{b["we"]}"><i class="win"></i>'
-        f'<span class="t"><b>{escape(b["number"])}</b>{eta} {escape(b["customer"])}</span></div>'
+        f'<span class="t">{lock}<b>{escape(b["number"])}</b>{eta} {escape(b["customer"])}</span></div>'
     )
 
 

@@ -10,9 +10,10 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
@@ -20,6 +21,9 @@ from serviceopus.core.errors import ConflictError, DomainError, InvalidInput
 from .. import planning
 from ..models import PlanningRun
 from ..planner import apply
+from ..planner.explain import explain
+from ..planner.serial import plan_from_dict, problem_from_dict
+from ..planner.travel import cached_matrix, provider_from_settings
 from ..planning_report import report
 
 POLL_SECONDS = 1
@@ -70,6 +74,30 @@ def plan_run(request: HttpRequest, run_id: int) -> HttpResponse:
         "accepted": apply.reports_of(run),
     }
     return render(request, "dispatch/planning/run.html", context)
+
+
+@login_required
+@require_GET
+def plan_explain(request: HttpRequest, run_id: int, visit_id: int) -> HttpResponse:
+    """Why the proposal put a visit where it is, or left it out (planner/explain.py), worked out from the
+    run's stored problem and plan with the day's cached travel times. 404 when the run has no plan or
+    the visit is not in it."""
+    run = _run(request, run_id)
+    result = run.result or {}
+    visit = (result.get("visits") or {}).get(str(visit_id))
+    if "problem" not in result or visit is None:
+        raise Http404("This plan says nothing about that visit.")
+    problem = problem_from_dict(result["problem"])
+    if visit_id in problem.visit_by_id:
+        plan = plan_from_dict(problem, result["proposed"])
+        matrix = cached_matrix(provider_from_settings(), run.day, problem.places())
+        explanation = explain(problem, matrix, plan, visit_id, tz=timezone.get_current_timezone())
+        summary, details = explanation.summary, explanation.details
+    else:  # set aside before planning (blocked by parts)
+        held = next((u for u in result["proposed"]["unassigned"] if u["visit_id"] == visit_id), None)
+        summary, details = f"{visit['label']} is not planned: {held['text'] if held else 'it was not part of the problem.'}", ()
+    context = {"run": run, "visit": visit, "summary": summary, "details": details, "nav_active": "dispatch"}
+    return render(request, "dispatch/planning/explain.html", context)
 
 
 @login_required

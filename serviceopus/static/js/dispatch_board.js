@@ -66,6 +66,15 @@
     t.className = "t";
     const b = document.createElement("b");
     b.textContent = v.number;
+    if (v.locked) {
+      const lock = document.createElement("span");
+      lock.className = "lock";
+      lock.setAttribute("role", "img");
+      lock.setAttribute("aria-label", "Locked for day planning");
+      lock.title = "Locked for day planning";
+      lock.textContent = "🔒";
+      t.append(lock);
+    }
     t.append(b);
     if (v.eta) {
       const eta = document.createElement("span");
