@@ -24,14 +24,13 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
-from serviceopus.crew.models import Technician, TimeOff, WeeklyShift
+from serviceopus.crew.models import Technician
 
 from .models import Visit
-from .planner.builder import working_hours
+from .planner.builder import shifts_and_time_off, working_hours
 from .planner.model import BreakWindow, Place
 from .planner.replan import day_visits, place_of, positions, resume, site
 from .planner.travel import Matrix, TravelProvider, cached_matrix, provider_from_settings
-from .queries import day_bounds
 from .status import VisitStatus
 
 V = VisitStatus
@@ -95,13 +94,7 @@ def refresh_etas(day: date, now: datetime | None = None, *, provider: TravelProv
     tech_ids = sorted({t for crew in crews.values() for t in crew})
     technicians = list(Technician.objects.filter(pk__in=tech_ids).only("id", "home_lat", "home_lng").order_by("id"))
     homes = {t.pk: place_of(t.home_lat, t.home_lng) for t in technicians}
-    day_start, day_end = day_bounds(day)
-    shifts: dict[int, list[WeeklyShift]] = defaultdict(list)
-    for shift in WeeklyShift.objects.filter(technician_id__in=tech_ids, weekday=day.weekday()):
-        shifts[shift.technician_id].append(shift)
-    off: dict[int, list[TimeOff]] = defaultdict(list)
-    for period in TimeOff.objects.filter(technician_id__in=tech_ids, start__lt=day_end, end__gt=day_start):
-        off[period.technician_id].append(period)
+    shifts, off = shifts_and_time_off(tech_ids, day)
 
     where = positions(visits, crews, homes, now, provider)
     routes: dict[int, list[Visit]] = defaultdict(list)

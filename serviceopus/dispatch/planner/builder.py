@@ -161,6 +161,19 @@ def _place(lat: object, lng: object) -> Place | None:
         return None
 
 
+def shifts_and_time_off(tech_ids: list[int], day: date) -> tuple[dict[int, list[WeeklyShift]], dict[int, list[TimeOff]]]:
+    """Per technician, their weekly shifts on `day`'s weekday and the time off touching the day (two
+    queries): what `working_hours` turns into a day's hours."""
+    day_start, day_end = day_bounds(day)
+    shifts: dict[int, list[WeeklyShift]] = defaultdict(list)
+    for shift in WeeklyShift.objects.filter(technician_id__in=tech_ids, weekday=day.weekday()):
+        shifts[shift.technician_id].append(shift)
+    off: dict[int, list[TimeOff]] = defaultdict(list)
+    for period in TimeOff.objects.filter(technician_id__in=tech_ids, start__lt=day_end, end__gt=day_start):
+        off[period.technician_id].append(period)
+    return shifts, off
+
+
 def problem_for_day(day: date, *, include_assigned: bool = True, allow_overtime: bool = False) -> DayInput:
     """The planning problem for `day`, from the database (see the module's text). Eight queries."""
     day_start, day_end = day_bounds(day)
@@ -218,12 +231,7 @@ def problem_for_day(day: date, *, include_assigned: bool = True, allow_overtime:
     # the time off touching the day.
     technicians = list(Technician.objects.filter(active=True).select_related("user").prefetch_related("skills"))
     tech_ids = [t.pk for t in technicians]
-    shifts: dict[int, list[WeeklyShift]] = defaultdict(list)
-    for shift in WeeklyShift.objects.filter(technician_id__in=tech_ids, weekday=day.weekday()):
-        shifts[shift.technician_id].append(shift)
-    off: dict[int, list[TimeOff]] = defaultdict(list)
-    for period in TimeOff.objects.filter(technician_id__in=tech_ids, start__lt=day_end, end__gt=day_start):
-        off[period.technician_id].append(period)
+    shifts, off = shifts_and_time_off(tech_ids, day)
 
     inputs: list[TechnicianInput] = []
     idle: list[Idle] = []
