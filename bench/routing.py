@@ -46,7 +46,7 @@ SOLOMON_TARGETS = {10.0: 3.0, 60.0: 1.0}
 
 
 def setup_django() -> None:
-    """plan_day reads a setting only without a time limit, but its modules import Django's settings: set
+    """plan_day reads its settings (PLANNER_THREADS; PLANNER_TIME_LIMIT without a time limit): set
     up as the other harnesses do, so that a change there cannot break the benchmark."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     import django
@@ -398,6 +398,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def header(args: argparse.Namespace) -> str:
+    from django.conf import settings
+
     versions = []
     for distribution in ("pyvroom", "ortools", "pyvrp"):
         try:
@@ -408,6 +410,7 @@ def header(args: argparse.Namespace) -> str:
         f"bench/routing.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
         + ", ".join(versions)
         + f"; {args.processes} run(s) at a time"
+        + f"\nthreads: ours {settings.PLANNER_THREADS} for its VROOM stages (PLANNER_THREADS) and 1 for PyVRP; the peers 1 (VROOM nb_threads=1, OR-Tools)"
     )
 
 

@@ -188,3 +188,6 @@ PLANNER_OSRM_TIMEOUT = float(env_str("PLANNER_OSRM_TIMEOUT", "10"))
 # How long "Plan day" searches (seconds): the first plan comes within a second or two, the rest of the
 # time improves it.
 PLANNER_TIME_LIMIT = float(env_str("PLANNER_TIME_LIMIT", "20"))
+# Threads VROOM's stages of a planning run may use (the worker runs one plan at a time; PyVRP's stage
+# uses one thread whatever this says).
+PLANNER_THREADS = int(env_str("PLANNER_THREADS", "2"))

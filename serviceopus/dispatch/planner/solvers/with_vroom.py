@@ -68,12 +68,12 @@ def build(instance: Instance) -> vroom.Input:
     return problem
 
 
-def solve(instance: Instance, *, exploration_level: int = 5, time_limit: float | None = None) -> Routes:
-    """VROOM's routes (one thread: the worker shares the machine)."""
+def solve(instance: Instance, *, exploration_level: int = 5, time_limit: float | None = None, threads: int = 1) -> Routes:
+    """VROOM's routes, searched with `threads` threads (VROOM explores several starting plans at once)."""
     if not instance.jobs or not instance.vehicles:
         return tuple(() for _ in instance.vehicles)
     timeout = timedelta(seconds=max(time_limit, 0.1)) if time_limit is not None else None
-    solution = build(instance).solve(exploration_level=exploration_level, nb_threads=1, timeout=timeout)
+    solution = build(instance).solve(exploration_level=exploration_level, nb_threads=max(1, threads), timeout=timeout)
     routes: list[list[int]] = [[] for _ in instance.vehicles]
     steps = solution.routes
     if steps.empty:
