@@ -17,7 +17,7 @@ Conventions the adapters rely on:
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .model import Problem, TechnicianInput, VisitInput
@@ -73,7 +73,6 @@ class Instance:
     # Solomon: distances scaled ×100; people-facing figures divide by this.
     distance_scale: int = 1
     name: str = ""
-    meta: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.durations)
@@ -89,10 +88,6 @@ class Instance:
     def can_serve(self, vehicle_index: int, job_index: int) -> bool:
         """Whether the vehicle has every skill the job needs (locks included)."""
         return self.jobs[job_index].skills <= self.vehicles[vehicle_index].skills
-
-    @property
-    def total_weight(self) -> int:
-        return sum(job.weight for job in self.jobs)
 
 
 def _seconds(origin: datetime, moment: datetime, *, up: bool = False) -> int:

@@ -227,7 +227,7 @@ def to_plan(problem: Problem, instance: Instance, matrix: Matrix, routes: Routes
                     arrival=moment(instance, arrival),
                     start=moment(instance, start),
                     end=moment(instance, start) + timedelta(seconds=job.service),
-                    travel_seconds=matrix_seconds(instance, place, job.location),
+                    travel_seconds=instance.durations[place][job.location],
                     travel_metres=instance.distances[place][job.location],
                 )
             )
@@ -238,7 +238,7 @@ def to_plan(problem: Problem, instance: Instance, matrix: Matrix, routes: Routes
                 stops,
                 departure=moment(instance, timed.departure),
                 end=moment(instance, timed.end),
-                return_travel_seconds=matrix_seconds(instance, place, vehicle.end),
+                return_travel_seconds=instance.durations[place][vehicle.end],
                 return_travel_metres=instance.distances[place][vehicle.end],
                 break_start=moment(instance, timed.break_start) if timed.break_start is not None else None,
             )
@@ -249,10 +249,6 @@ def to_plan(problem: Problem, instance: Instance, matrix: Matrix, routes: Routes
         if j not in served:
             unassigned.append(Unassigned.because(job.id, _why_unassigned(instance, j)))
     return Plan.build(problem, plan_routes, unassigned)
-
-
-def matrix_seconds(instance: Instance, a: int, b: int) -> int:
-    return int(instance.durations[a][b])
 
 
 class InvalidPlan(Exception):
