@@ -57,7 +57,9 @@ def _text(fields: dict[str, str], name: str, value: str, *, required: bool = Fal
 
 
 def _event(job: Job, actor: User | None, kind: str, *, old: str = "", new: str = "", message: str = "", data: dict | None = None) -> JobEvent:
-    return JobEvent.objects.create(job=job, actor=actor, kind=kind, old_value=old[:200], new_value=new[:200], message=message[:500], data=data or {})
+    return JobEvent.objects.create(
+        job=job, actor=actor, kind=kind, old_value=old[:200], new_value=new[:200], message=message[:500], data=data or {}, created_at=timezone.now()
+    )
 
 
 def _clean_job_data(data: dict[str, Any], *, job_type: JobType | None, current: Job | None = None) -> dict[str, Any]:
